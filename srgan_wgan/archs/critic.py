@@ -1,0 +1,141 @@
+"""A convolutional critic family shared by both applications.
+
+One class covers three uses:
+
+* ``cond="none"``  unconditional ``D(x)``;
+* ``cond="image"`` input-conditioned ``D(x, lr)``: the condition image is resized to ``x``'s size (nearest,
+  no gradient needed) and concatenated on channels; used by face super-resolution;
+* ``cond="class"`` class-conditioned by projection (Miyato & Koyama 2018):
+  ``D(x, y) = psi(phi(x)) + <embed(y), phi(x)>``; used by painting generation.
+
+Normalisation options: ``none`` (default), ``layer`` (GroupNorm with one group = LayerNorm over C, H, W, the
+WGAN-GP paper's recommendation), ``group`` (GroupNorm), ``batch`` (BatchNorm, allowed only with weight
+clipping, because a per-sample gradient penalty is wrong when samples interact through batch statistics).
+Spectral normalisation of every conv/linear layer is a switch.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from srgan_wgan.errors import ConfigError
+
+CRITIC_NORMS: tuple[str, ...] = ("none", "layer", "group", "batch")
+CRITIC_CONDS: tuple[str, ...] = ("none", "image", "class")
+
+
+@dataclass
+class CriticConfig:
+    """Architecture of :class:`ConvCritic` (saved beside its weights)."""
+
+    in_channels: int = 3
+    resolution: int = 64
+    base_channels: int = 64
+    max_channels: int = 512
+    min_resolution: int = 4
+    cond: str = "none"
+    cond_channels: int = 3
+    num_classes: int = 0
+    norm: str = "none"
+    spectral_norm: bool = False
+
+    def validate(self) -> None:
+        """Raise :class:`ConfigError` for unknown names or impossible shapes."""
+        if self.norm not in CRITIC_NORMS:
+            raise ConfigError(f"unknown critic norm {self.norm!r}; choose one of {', '.join(CRITIC_NORMS)}")
+        if self.cond not in CRITIC_CONDS:
+            raise ConfigError(f"unknown critic conditioning {self.cond!r}; choose one of {', '.join(CRITIC_CONDS)}")
+        if self.cond == "class" and self.num_classes < 1:
+            raise ConfigError("a class-conditioned critic needs num_classes >= 1")
+        if self.resolution < self.min_resolution or self.resolution & (self.resolution - 1):
+            raise ConfigError(f"critic resolution must be a power of two >= {self.min_resolution}, got {self.resolution}")
+
+
+def _norm_layer(kind: str, channels: int) -> nn.Module:
+    if kind == "layer":
+        return nn.GroupNorm(1, channels)
+    if kind == "group":
+        return nn.GroupNorm(min(32, max(1, channels // 4)), channels)
+    if kind == "batch":
+        return nn.BatchNorm2d(channels)
+    return nn.Identity()
+
+
+class _DownBlock(nn.Module):
+    def __init__(self, cin: int, cout: int, norm: str, sn: bool) -> None:
+        super().__init__()
+        wrap = nn.utils.parametrizations.spectral_norm if sn else (lambda m: m)
+        self.conv1 = wrap(nn.Conv2d(cin, cout, 3, padding=1))
+        self.norm1 = _norm_layer(norm, cout)
+        self.conv2 = wrap(nn.Conv2d(cout, cout, 4, stride=2, padding=1))
+        self.norm2 = _norm_layer(norm, cout)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        x = F.leaky_relu(self.norm1(self.conv1(x)), 0.2)
+        return F.leaky_relu(self.norm2(self.conv2(x)), 0.2)
+
+
+class ConvCritic(nn.Module):
+    """Conv critic: stride-2 blocks from ``resolution`` down to ``min_resolution``, then a linear score.
+
+    Args:
+        config: a :class:`CriticConfig` (or its fields as keyword arguments).
+
+    Shape:
+        - x: ``(B, in_channels, resolution, resolution)``
+        - cond: ``(B, cond_channels, h, w)`` for ``cond="image"``, ``(B,)`` int64 for ``cond="class"``
+        - output: ``(B,)`` scores (unbounded; higher = more real)
+    """
+
+    def __init__(self, config: CriticConfig | None = None, **kwargs: object) -> None:
+        super().__init__()
+        config = config or CriticConfig(**kwargs)  # type: ignore[arg-type]
+        config.validate()
+        self.config = config
+        wrap = nn.utils.parametrizations.spectral_norm if config.spectral_norm else (lambda m: m)
+        cin = config.in_channels + (config.cond_channels if config.cond == "image" else 0)
+        ch = config.base_channels
+        self.stem = wrap(nn.Conv2d(cin, ch, 3, padding=1))
+        blocks = []
+        res = config.resolution
+        while res > config.min_resolution:
+            nxt = min(ch * 2, config.max_channels)
+            blocks.append(_DownBlock(ch, nxt, config.norm, config.spectral_norm))
+            ch, res = nxt, res // 2
+        self.blocks = nn.Sequential(*blocks)
+        self.feature_dim = ch * res * res
+        self.fc = wrap(nn.Linear(self.feature_dim, ch))
+        self.out = wrap(nn.Linear(ch, 1))
+        self.embed = (
+            wrap(nn.Embedding(config.num_classes, ch)) if config.cond == "class" else None
+        )
+
+    def features(self, x: torch.Tensor, cond: torch.Tensor | None = None) -> torch.Tensor:
+        """Penultimate features ``phi(x)`` of shape ``(B, C)``."""
+        if self.config.cond == "image":
+            if cond is None:
+                raise ValueError("this critic is conditioned on an image: pass cond")
+            if cond.shape[-2:] != x.shape[-2:]:
+                with torch.no_grad():
+                    cond = F.interpolate(cond, size=x.shape[-2:], mode="nearest")
+            x = torch.cat([x, cond.to(x.dtype)], dim=1)
+        h = F.leaky_relu(self.stem(x), 0.2)
+        h = self.blocks(h)
+        return F.leaky_relu(self.fc(h.flatten(1)), 0.2)
+
+    def forward(self, x: torch.Tensor, cond: torch.Tensor | None = None) -> torch.Tensor:
+        h = self.features(x, cond)
+        score = self.out(h).squeeze(1)
+        if self.embed is not None:
+            if cond is None:
+                raise ValueError("this critic is class-conditioned: pass the labels as cond")
+            score = score + (self.embed(cond) * h).sum(dim=1)
+        return score
+
+    def config_dict(self) -> dict[str, object]:
+        """Constructor arguments, for saving beside the weights."""
+        return asdict(self.config)

@@ -1,0 +1,103 @@
+"""Release weights: safetensors with the architecture config and package version in the header.
+
+A single ``.safetensors`` file rebuilds its model without any training code::
+
+    model = load_pretrained("weights/face-x4/generator.safetensors")
+
+The header metadata holds ``format``, ``arch`` (registry name), ``config`` (JSON of the architecture
+dataclass), ``version`` (the package version that wrote it) and ``extra`` (JSON: e.g. scale, value range,
+class names). A readable ``<name>.json`` sidecar with the same content is written next to it.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+from typing import Any
+
+import torch
+from safetensors import SafetensorError
+from safetensors.torch import load_file, safe_open, save_file
+from torch import nn
+
+from srgan_wgan.archs import ARCHS, build_arch
+from srgan_wgan.errors import WeightsError
+from srgan_wgan.io.atomic import atomic_write
+from srgan_wgan.version import __version__
+
+FORMAT = "srgan-wgan/1"
+
+
+def _arch_name(model: nn.Module) -> str:
+    for name, (cls, _) in ARCHS.items():
+        if type(model) is cls:
+            return name
+    raise WeightsError(f"{type(model).__name__} is not a registered architecture")
+
+
+def save_pretrained(
+    model: nn.Module, path: str | os.PathLike[str], extra: dict[str, Any] | None = None
+) -> Path:
+    """Write ``model``'s tensors and config to ``path`` (``.safetensors``) atomically, plus a JSON sidecar."""
+    path = Path(path)
+    meta = {
+        "format": FORMAT,
+        "arch": _arch_name(model),
+        "config": json.dumps(model.config_dict(), sort_keys=True),  # type: ignore[operator]
+        "version": __version__,
+        "extra": json.dumps(extra or {}, sort_keys=True),
+    }
+    tensors = {k: v.detach().to("cpu").contiguous().clone() for k, v in model.state_dict().items()}
+    with atomic_write(path) as tmp:
+        save_file(tensors, str(tmp), metadata=meta)
+    sidecar = {k: (json.loads(v) if k in ("config", "extra") else v) for k, v in meta.items()}
+    with atomic_write(path.with_suffix(".json")) as tmp:
+        tmp.write_text(json.dumps(sidecar, indent=2, sort_keys=True) + "\n")
+    return path
+
+
+def read_weights_metadata(path: str | os.PathLike[str]) -> dict[str, Any]:
+    """Read the header of a weights file: ``arch``, ``config`` (dict), ``version``, ``extra`` (dict)."""
+    path = Path(path)
+    if not path.is_file():
+        raise WeightsError(f"{path}: weights file not found")
+    try:
+        with safe_open(str(path), framework="pt") as fh:
+            meta = fh.metadata() or {}
+    except (SafetensorError, OSError, ValueError) as exc:
+        raise WeightsError(f"{path}: not a readable safetensors file ({exc})") from exc
+    if meta.get("format") != FORMAT or "arch" not in meta:
+        raise WeightsError(f"{path}: not an srgan-wgan weights file (no '{FORMAT}' header)")
+    try:
+        return {
+            "arch": meta["arch"],
+            "config": json.loads(meta["config"]),
+            "version": meta.get("version", "?"),
+            "extra": json.loads(meta.get("extra", "{}")),
+        }
+    except (KeyError, json.JSONDecodeError) as exc:
+        raise WeightsError(f"{path}: corrupt weights header ({exc})") from exc
+
+
+def load_pretrained(
+    path: str | os.PathLike[str],
+    expected_arch: str | None = None,
+    device: str | torch.device = "cpu",
+) -> nn.Module:
+    """Rebuild the model stored in ``path`` and load its weights (eval mode, no grad).
+
+    Raises:
+        WeightsError: missing, corrupt or mismatched file (naming the file and what is wrong).
+    """
+    meta = read_weights_metadata(path)
+    if expected_arch is not None and meta["arch"] != expected_arch:
+        raise WeightsError(f"{path}: holds a {meta['arch']}, expected a {expected_arch}")
+    model = build_arch(meta["arch"], meta["config"])
+    try:
+        state = load_file(str(path), device="cpu")
+        model.load_state_dict(state, strict=True)
+    except (SafetensorError, RuntimeError, OSError) as exc:
+        raise WeightsError(f"{path}: weights do not match the {meta['arch']} config ({exc})".splitlines()[0]) from exc
+    model.weights_metadata = meta  # type: ignore[attr-defined]
+    return model.to(device).eval().requires_grad_(False)

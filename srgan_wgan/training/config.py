@@ -1,0 +1,106 @@
+"""Training configuration (dataclasses) and its validation.
+
+Validation happens before anything is built or written, so an impossible config fails with one clear line.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from srgan_wgan.errors import ConfigError
+from srgan_wgan.losses.penalties import PENALTIES
+
+AMP_MODES: tuple[str, ...] = ("auto", "bf16", "fp16", "off")
+OPTIMIZERS: tuple[str, ...] = ("adam", "rmsprop")
+
+DEFAULT_PENALTY_WEIGHT: dict[str, float] = {"gp": 10.0, "lp": 10.0, "r1": 5.0, "clip": 0.0, "none": 0.0}
+"""lambda for gp/lp (Gulrajani 2017), gamma/2 with gamma = 10 for r1 (Mescheder 2018)."""
+
+
+@dataclass
+class GANTrainConfig:
+    """How a (conditional) Wasserstein GAN is trained; shared by both applications.
+
+    ``steps`` counts generator steps; every generator step follows ``n_critic`` critic steps. With
+    ``n_critic = 0`` no critic is trained and the generator is fitted to its supervised losses only (the
+    fidelity stage of super-resolution).
+    """
+
+    steps: int = 1000
+    batch_size: int = 64
+    n_critic: int = 5
+    penalty: str = "gp"
+    penalty_weight: float | None = None
+    penalty_every: int = 1
+    clip_value: float = 0.01
+    drift: float = 0.0
+    adv_weight: float = 1.0
+    optimizer: str | None = None
+    lr_g: float | None = None
+    lr_d: float | None = None
+    betas: tuple[float, float] = (0.0, 0.9)
+    ema_decay: float = 0.999
+    amp: str = "auto"
+    seed: int = 0
+    device: str = "auto"
+    num_workers: int = 0
+    log_every: int = 50
+    sample_every: int = 500
+    checkpoint_every: int = 500
+    max_bad_steps: int = 20
+    extra: dict[str, object] = field(default_factory=dict)
+
+    # ---- resolved values -------------------------------------------------------------------------------
+    @property
+    def resolved_penalty_weight(self) -> float:
+        return DEFAULT_PENALTY_WEIGHT[self.penalty] if self.penalty_weight is None else float(self.penalty_weight)
+
+    @property
+    def resolved_optimizer(self) -> str:
+        if self.optimizer is not None:
+            return self.optimizer
+        return "rmsprop" if self.penalty == "clip" else "adam"
+
+    @property
+    def resolved_lr_g(self) -> float:
+        if self.lr_g is not None:
+            return self.lr_g
+        return 5e-5 if self.resolved_optimizer == "rmsprop" else 1e-4
+
+    @property
+    def resolved_lr_d(self) -> float:
+        if self.lr_d is not None:
+            return self.lr_d
+        return 5e-5 if self.resolved_optimizer == "rmsprop" else 1e-4
+
+    def validate(self, critic_norm: str | None = None) -> None:
+        """Raise :class:`ConfigError` on unknown names or impossible combinations."""
+        if self.penalty not in PENALTIES:
+            raise ConfigError(f"unknown penalty {self.penalty!r}; choose one of {', '.join(PENALTIES)}")
+        if self.amp not in AMP_MODES:
+            raise ConfigError(f"unknown amp mode {self.amp!r}; choose one of {', '.join(AMP_MODES)}")
+        if self.optimizer is not None and self.optimizer not in OPTIMIZERS:
+            raise ConfigError(f"unknown optimizer {self.optimizer!r}; choose one of {', '.join(OPTIMIZERS)}")
+        if self.penalty == "clip" and self.penalty_weight not in (None, 0, 0.0):
+            raise ConfigError(
+                "penalty 'clip' (weight clipping) takes no penalty weight: drop --penalty-weight, "
+                "or choose --penalty gp/lp/r1"
+            )
+        if self.penalty == "clip" and self.clip_value <= 0:
+            raise ConfigError(f"clip value must be > 0, got {self.clip_value}")
+        if critic_norm == "batch" and self.penalty in ("gp", "lp", "r1"):
+            raise ConfigError(
+                f"a BatchNorm critic cannot be trained with the per-sample penalty {self.penalty!r} "
+                "(batch statistics couple the samples); use critic norm 'layer', 'group' or 'none'"
+            )
+        if self.penalty_weight is not None and self.penalty_weight < 0:
+            raise ConfigError(f"penalty weight must be >= 0, got {self.penalty_weight}")
+        for name in ("steps", "batch_size", "penalty_every", "log_every", "sample_every", "checkpoint_every"):
+            if getattr(self, name) < 1:
+                raise ConfigError(f"{name.replace('_', ' ')} must be >= 1, got {getattr(self, name)}")
+        if self.n_critic < 0:
+            raise ConfigError(f"n_critic must be >= 0, got {self.n_critic}")
+        if not 0.0 <= self.ema_decay < 1.0:
+            raise ConfigError(f"ema decay must be in [0, 1), got {self.ema_decay}")
+        if self.num_workers < 0:
+            raise ConfigError(f"num_workers must be >= 0, got {self.num_workers}")

@@ -1,0 +1,367 @@
+"""The shared WGAN training engine: critic steps with a selectable penalty, generator step, AMP, EMA, resume.
+
+An application supplies a :class:`GANTask` (how a batch becomes real images and a condition, how the
+generator is called, which supervised losses it adds); the engine owns everything else.
+
+Mixed precision is one explicit block: forward passes and losses run under ``torch.autocast`` (bf16 on CUDA by
+default, fp16 with a ``GradScaler`` on request, fp32 on CPU). The input-gradient penalties follow PyTorch's AMP
+gradient-penalty recipe (scaled outputs into ``autograd.grad``, gradients divided by the scale, norm in fp32).
+The critic is never compiled (its penalty needs double backward).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import asdict
+from pathlib import Path
+from typing import Any
+
+import torch
+from torch import nn
+from torch.utils.data import DataLoader, Dataset
+
+from srgan_wgan.errors import UserError
+from srgan_wgan.io.weights import save_pretrained
+from srgan_wgan.losses.adversarial import critic_wasserstein_loss, drift_penalty, generator_wasserstein_loss
+from srgan_wgan.losses.penalties import clip_weights, gradient_penalty, lipschitz_penalty, r1_penalty
+from srgan_wgan.training.checkpoint import RESUME_FILE, load_resume_state, save_resume_state
+from srgan_wgan.training.config import GANTrainConfig
+from srgan_wgan.training.ema import make_ema, update_ema
+from srgan_wgan.training.logging import RunLogger
+from srgan_wgan.data.sampler import ResumableBatchSampler
+from srgan_wgan.utils.device import resolve_device
+from srgan_wgan.utils.seed import capture_rng_state, restore_rng_state
+from srgan_wgan.version import __version__
+
+log = logging.getLogger("srgan_wgan")
+
+StepCallback = Callable[[int, int, dict[str, float]], None]
+
+
+class GANTask:
+    """How an application feeds the engine. Override what differs; defaults suit class-conditional GANs."""
+
+    def prepare(self, batch: Any, device: torch.device) -> tuple[torch.Tensor, torch.Tensor | None]:
+        """Turn a collated batch into ``(real_images, condition)`` on ``device``."""
+        images, cond = batch
+        return images.to(device, non_blocking=True), cond.to(device, non_blocking=True)
+
+    def generate(
+        self, generator: nn.Module, real: torch.Tensor, cond: torch.Tensor | None, noise: torch.Generator
+    ) -> torch.Tensor:
+        """Produce fakes matching ``real`` (same batch size, same condition)."""
+        z = torch.randn(real.shape[0], generator.z_dim, generator=noise, device=real.device)
+        return generator(z, cond)
+
+    def generator_losses(
+        self, fake: torch.Tensor, real: torch.Tensor, cond: torch.Tensor | None
+    ) -> dict[str, torch.Tensor]:
+        """Extra (already weighted) generator losses, e.g. L1 and perceptual terms for super-resolution."""
+        return {}
+
+    def samples(self, generator: nn.Module, device: torch.device) -> torch.Tensor | None:
+        """A fixed grid of generated images in ``[-1, 1]`` for the run folder, or ``None``."""
+        return None
+
+    def release_extra(self) -> dict[str, Any]:
+        """Metadata stored in the release weights (class names, scale, value range, ...)."""
+        return {}
+
+
+def _amp_dtype(mode: str, device: torch.device) -> torch.dtype | None:
+    if mode == "off" or (mode == "auto" and device.type != "cuda"):
+        return None
+    if mode == "fp16":
+        return torch.float16
+    if mode == "bf16":
+        return torch.bfloat16
+    return torch.bfloat16 if torch.cuda.is_bf16_supported() else torch.float16
+
+
+def _make_optimizer(name: str, params: Any, lr: float, betas: tuple[float, float]) -> torch.optim.Optimizer:
+    if name == "rmsprop":
+        return torch.optim.RMSprop(params, lr=lr)
+    return torch.optim.Adam(params, lr=lr, betas=betas)
+
+
+class GANTrainer:
+    """Train ``generator`` (and ``critic``) on ``dataset`` as described by ``config``; see the module doc.
+
+    Build the models after :func:`srgan_wgan.utils.seed_everything` for a bit-reproducible CPU run.
+    ``critic`` may be ``None`` when ``config.n_critic == 0`` (supervised-only training).
+    """
+
+    def __init__(
+        self,
+        generator: nn.Module,
+        critic: nn.Module | None,
+        task: GANTask,
+        dataset: Dataset,
+        config: GANTrainConfig,
+        run_dir: str | Path,
+        callback: StepCallback | None = None,
+        tensorboard: bool = True,
+    ) -> None:
+        critic_norm = getattr(getattr(critic, "config", None), "norm", None)
+        config.validate(critic_norm=critic_norm)
+        if critic is None and config.n_critic > 0:
+            raise UserError("n_critic > 0 needs a critic")
+        self.config = config
+        self.task = task
+        self.dataset = dataset
+        self.run_dir = Path(run_dir)
+        self.callback = callback
+        self.tensorboard = tensorboard
+        self.device = resolve_device(config.device)
+        self.G = generator.to(self.device)
+        self.D = critic.to(self.device) if critic is not None else None
+        self.G_ema = make_ema(self.G) if config.ema_decay > 0 else None
+        opt = config.resolved_optimizer
+        self.opt_g = _make_optimizer(opt, self.G.parameters(), config.resolved_lr_g, config.betas)
+        self.opt_d = (
+            _make_optimizer(opt, self.D.parameters(), config.resolved_lr_d, config.betas) if self.D is not None else None
+        )
+        self.amp_dtype = _amp_dtype(config.amp, self.device)
+        self.scaler = torch.amp.GradScaler(self.device.type, enabled=self.amp_dtype == torch.float16)
+        self.noise = torch.Generator(self.device).manual_seed(config.seed + 1)
+        self.step = 0
+        self.batches = 0
+        self.critic_iters = 0
+        self.bad_steps = 0
+        self.skipped_steps = 0
+        self.fault_hook: Callable[[str, torch.Tensor], torch.Tensor] | None = None  # tests inject NaNs here
+
+    # ---- the AMP block ----------------------------------------------------------------------------------
+    def autocast(self) -> contextlib.AbstractContextManager[Any]:
+        """The single autocast context used for every forward pass and loss."""
+        if self.amp_dtype is None:
+            return contextlib.nullcontext()
+        return torch.autocast(device_type=self.device.type, dtype=self.amp_dtype)
+
+    # ---- data -------------------------------------------------------------------------------------------
+    def _batches(self) -> Iterator[Any]:
+        sampler = ResumableBatchSampler(len(self.dataset), self.config.batch_size, self.config.seed, self.batches)
+        loader = DataLoader(
+            self.dataset,
+            batch_sampler=sampler,
+            num_workers=self.config.num_workers,
+            pin_memory=self.device.type == "cuda",
+            persistent_workers=self.config.num_workers > 0,
+        )
+        for batch in loader:
+            self.batches += 1
+            yield batch
+
+    # ---- one critic step --------------------------------------------------------------------------------
+    def _penalty(self, real: torch.Tensor, fake: torch.Tensor, cond: torch.Tensor | None) -> torch.Tensor:
+        assert self.D is not None
+        D = self.D
+        scale = self.scaler.get_scale() if self.scaler.is_enabled() else None
+
+        def critic_fn(x: torch.Tensor) -> torch.Tensor:
+            with self.autocast():
+                return D(x, cond)
+
+        name = self.config.penalty
+        if name == "gp":
+            return gradient_penalty(critic_fn, real, fake, generator=self.noise, scale=scale)
+        if name == "lp":
+            return lipschitz_penalty(critic_fn, real, fake, generator=self.noise, scale=scale)
+        return r1_penalty(critic_fn, real, scale=scale)
+
+    def _finite_or_skip(self, name: str, loss: torch.Tensor, optimizer: torch.optim.Optimizer) -> bool:
+        if torch.isfinite(loss).item():
+            grads_ok = all(
+                torch.isfinite(p.grad).all().item()
+                for group in optimizer.param_groups
+                for p in group["params"]
+                if p.grad is not None
+            ) if not self.scaler.is_enabled() else True
+            if grads_ok:
+                self.bad_steps = 0
+                return True
+        self.bad_steps += 1
+        self.skipped_steps += 1
+        optimizer.zero_grad(set_to_none=True)
+        log.warning("step %d: non-finite %s loss or gradient; step skipped (%d in a row)", self.step, name, self.bad_steps)
+        if self.bad_steps >= self.config.max_bad_steps:
+            raise FloatingPointError(
+                f"{self.bad_steps} non-finite steps in a row at step {self.step}; resume from the last checkpoint "
+                "with a lower learning rate or --amp off"
+            )
+        return False
+
+    def critic_step(self, batch: Any) -> dict[str, float]:
+        assert self.D is not None and self.opt_d is not None
+        cfg = self.config
+        real, cond = self.task.prepare(batch, self.device)
+        with torch.no_grad(), self.autocast():
+            fake = self.task.generate(self.G, real, cond, self.noise)
+        self.D.requires_grad_(True)
+        with self.autocast():
+            d_real = self.D(real, cond)
+            d_fake = self.D(fake, cond)
+            loss = critic_wasserstein_loss(d_real, d_fake)
+        total = loss
+        if cfg.drift > 0:
+            total = total + cfg.drift * drift_penalty(d_real)
+        penalty = torch.zeros((), device=self.device)
+        weight = cfg.resolved_penalty_weight
+        if cfg.penalty in ("gp", "lp", "r1") and weight > 0 and self.critic_iters % cfg.penalty_every == 0:
+            penalty = self._penalty(real, fake, cond)
+            total = total + weight * cfg.penalty_every * penalty  # lazy regularisation: scale by the interval
+        if self.fault_hook is not None:
+            total = self.fault_hook("critic", total)
+        self.opt_d.zero_grad(set_to_none=True)
+        self.scaler.scale(total).backward()
+        self.critic_iters += 1
+        if self._finite_or_skip("critic", total, self.opt_d):
+            self.scaler.step(self.opt_d)
+            self.scaler.update()
+            if cfg.penalty == "clip":
+                clip_weights(self.D, cfg.clip_value)
+        return {
+            "critic/loss_penalised": float(total.detach()),
+            "critic/w_estimate": float(-loss.detach()),
+            "critic/penalty": float(penalty.detach()),
+        }
+
+    # ---- one generator step -----------------------------------------------------------------------------
+    def generator_step(self, batch: Any) -> dict[str, float]:
+        cfg = self.config
+        real, cond = self.task.prepare(batch, self.device)
+        if self.D is not None:
+            self.D.requires_grad_(False)
+        with self.autocast():
+            fake = self.task.generate(self.G, real, cond, self.noise)
+            terms = dict(self.task.generator_losses(fake, real, cond))
+            if self.D is not None and cfg.adv_weight > 0:
+                terms["gen/adv"] = cfg.adv_weight * generator_wasserstein_loss(self.D(fake, cond))
+        total = sum((t.float() for t in terms.values()), torch.zeros((), device=self.device))
+        if self.fault_hook is not None:
+            total = self.fault_hook("generator", total)
+        self.opt_g.zero_grad(set_to_none=True)
+        self.scaler.scale(total).backward()
+        if self._finite_or_skip("generator", total, self.opt_g):
+            self.scaler.step(self.opt_g)
+            self.scaler.update()
+            if self.G_ema is not None:
+                update_ema(self.G_ema, self.G, cfg.ema_decay, self.step)
+        out = {k: float(v.detach()) for k, v in terms.items()}
+        out["gen/total"] = float(total.detach())
+        return out
+
+    def train_step(self, batches: Iterator[Any]) -> dict[str, float]:
+        """``n_critic`` critic steps, then one generator step (on the last critic batch)."""
+        self.G.train()
+        metrics: dict[str, float] = {}
+        batch = None
+        for _ in range(self.config.n_critic):
+            batch = next(batches)
+            for k, v in self.critic_step(batch).items():
+                metrics[k] = metrics.get(k, 0.0) + v / self.config.n_critic
+        if batch is None:
+            batch = next(batches)
+        metrics.update(self.generator_step(batch))
+        return metrics
+
+    # ---- state ------------------------------------------------------------------------------------------
+    def state_dict(self) -> dict[str, Any]:
+        state: dict[str, Any] = {
+            "version": __version__,
+            "step": self.step,
+            "batches": self.batches,
+            "critic_iters": self.critic_iters,
+            "skipped_steps": self.skipped_steps,
+            "config": {k: v for k, v in asdict(self.config).items() if k != "extra"},
+            "G": self.G.state_dict(),
+            "opt_g": self.opt_g.state_dict(),
+            "scaler": self.scaler.state_dict(),
+            "noise": self.noise.get_state(),
+            "rng": capture_rng_state(),
+        }
+        if self.G_ema is not None:
+            state["G_ema"] = self.G_ema.state_dict()
+        if self.D is not None and self.opt_d is not None:
+            state["D"] = self.D.state_dict()
+            state["opt_d"] = self.opt_d.state_dict()
+        return state
+
+    def load_state_dict(self, state: dict[str, Any]) -> None:
+        self.G.load_state_dict(state["G"])
+        self.opt_g.load_state_dict(state["opt_g"])
+        if self.G_ema is not None and "G_ema" in state:
+            self.G_ema.load_state_dict(state["G_ema"])
+        if self.D is not None and self.opt_d is not None and "D" in state:
+            self.D.load_state_dict(state["D"])
+            self.opt_d.load_state_dict(state["opt_d"])
+        if state.get("scaler"):
+            self.scaler.load_state_dict(state["scaler"])
+        self.noise.set_state(state["noise"].to("cpu") if self.device.type == "cpu" else state["noise"])
+        restore_rng_state(state["rng"])
+        self.step = int(state["step"])
+        self.batches = int(state["batches"])
+        self.critic_iters = int(state["critic_iters"])
+        self.skipped_steps = int(state.get("skipped_steps", 0))
+
+    def save_checkpoint(self) -> Path:
+        path = self.run_dir / RESUME_FILE
+        save_resume_state(self.state_dict(), path)
+        return path
+
+    def export(self, out_dir: str | Path | None = None) -> Path:
+        """Write release weights: ``generator.safetensors`` (EMA when kept), ``generator_raw`` and ``critic``."""
+        out = Path(out_dir) if out_dir is not None else self.run_dir / "export"
+        extra = {**self.task.release_extra(), "step": self.step, "penalty": self.config.penalty}
+        save_pretrained(self.G_ema if self.G_ema is not None else self.G, out / "generator.safetensors", {**extra, "ema": self.G_ema is not None})
+        save_pretrained(self.G, out / "generator_raw.safetensors", {**extra, "ema": False})
+        if self.D is not None:
+            save_pretrained(self.D, out / "critic.safetensors", extra)
+        return out
+
+    # ---- the loop ---------------------------------------------------------------------------------------
+    def fit(self, steps: int | None = None, resume: bool = True) -> dict[str, float]:
+        """Train until ``steps`` generator steps (default ``config.steps``), resuming from ``run_dir`` if it holds
+        a checkpoint. Returns the last step's metrics."""
+        total = int(steps or self.config.steps)
+        self.run_dir.mkdir(parents=True, exist_ok=True)
+        resume_path = self.run_dir / RESUME_FILE
+        if resume and resume_path.exists():
+            self.load_state_dict(load_resume_state(resume_path))
+            log.info("resumed from %s at step %d", resume_path, self.step)
+        logger = RunLogger(self.run_dir, tensorboard=self.tensorboard)
+        logger.truncate_after(self.step)
+        batches = self._batches()
+        metrics: dict[str, float] = {}
+        window: dict[str, float] = {}
+        n_window = 0
+        t_last = time.perf_counter()
+        cfg = self.config
+        try:
+            while self.step < total:
+                metrics = self.train_step(batches)
+                self.step += 1
+                n_window += 1
+                for k, v in metrics.items():
+                    window[k] = window.get(k, 0.0) + v
+                if self.step % cfg.log_every == 0 or self.step == total:
+                    now = time.perf_counter()
+                    record = {k: v / n_window for k, v in window.items()}
+                    record["time/sec_per_step"] = (now - t_last) / n_window
+                    logger.log_metrics(self.step, record)
+                    window, n_window, t_last = {}, 0, now
+                if self.step % cfg.sample_every == 0 or self.step == total:
+                    grid = self.task.samples(self.G_ema or self.G, self.device)
+                    if grid is not None:
+                        logger.save_grid(grid, self.step)
+                if self.step % cfg.checkpoint_every == 0 or self.step == total:
+                    self.save_checkpoint()
+                    logger.plot_losses()
+                if self.callback is not None:
+                    self.callback(self.step, total, metrics)
+        finally:
+            logger.close()
+        return metrics
