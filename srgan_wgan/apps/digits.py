@@ -56,13 +56,13 @@ class DigitsExperiment:
     """One run of the digits benchmark; defaults are the configuration the README reports."""
 
     penalty: str = "gp"
-    steps: int = 1500
+    steps: int = 300
     seed: int = 0
     batch_size: int = 64
     n_critic: int = 5
     penalty_weight: float | None = None
     critic_norm: str = "none"
-    base_channels: int = 32
+    base_channels: int = 16
     z_dim: int = 32
     ema_decay: float = 0.99
     amp: str = "off"

@@ -1,0 +1,103 @@
+"""What every command shares: one-line errors (exit 2), rich logging and the training progress bar."""
+
+from __future__ import annotations
+
+import logging
+import sys
+from collections.abc import Callable
+from typing import Any, TypeVar
+
+import typer
+from rich.console import Console
+from rich.logging import RichHandler
+from rich.progress import (
+    BarColumn,
+    MofNCompleteColumn,
+    Progress,
+    TaskProgressColumn,
+    TextColumn,
+    TimeElapsedColumn,
+    TimeRemainingColumn,
+)
+
+from srgan_wgan.errors import UserError
+
+console = Console(stderr=True)
+EXIT_USER_ERROR = 2
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def setup_logging(verbose: bool = False) -> None:
+    """Route the library's ``srgan_wgan`` logger through rich (warnings by default, info with ``-v``)."""
+    logger = logging.getLogger("srgan_wgan")
+    logger.handlers.clear()
+    logger.addHandler(RichHandler(console=console, show_path=False, show_time=False))
+    logger.setLevel(logging.INFO if verbose else logging.WARNING)
+    logger.propagate = False
+
+
+def fail(message: str, code: int = EXIT_USER_ERROR) -> typer.Exit:
+    """Print ``error: message`` on one line and return the exit to raise."""
+    console.print(f"[bold red]error:[/] {message}", highlight=False, soft_wrap=True)
+    return typer.Exit(code)
+
+
+def run_app(app: typer.Typer) -> None:
+    """Run a Typer app, turning :class:`UserError` (and Ctrl-C) into one line instead of a traceback."""
+    debug = "--debug" in sys.argv
+    if debug:
+        sys.argv.remove("--debug")
+    try:
+        app(standalone_mode=False)
+    except UserError as exc:
+        if debug:
+            raise
+        raise SystemExit(fail(str(exc)).exit_code) from None
+    except KeyboardInterrupt:
+        console.print("interrupted")
+        raise SystemExit(130) from None
+    except typer.Exit as exc:
+        raise SystemExit(exc.exit_code) from None
+    except Exception as exc:  # click usage errors (typer vendors click, so match by duck type)
+        if hasattr(exc, "show") and hasattr(exc, "exit_code"):
+            exc.show()
+            raise SystemExit(exc.exit_code) from None
+        if type(exc).__name__ == "Abort":
+            raise SystemExit(1) from None
+        raise
+
+
+class TrainProgress:
+    """A rich progress bar for :class:`~srgan_wgan.training.GANTrainer` (it/s, ETA, critic loss)."""
+
+    def __init__(self, total: int, start: int = 0, description: str = "training") -> None:
+        self.progress = Progress(
+            TextColumn("[bold]{task.description}"),
+            BarColumn(),
+            MofNCompleteColumn(),
+            TaskProgressColumn(),
+            TextColumn("{task.fields[rate]}"),
+            TimeElapsedColumn(),
+            TimeRemainingColumn(),
+            TextColumn("{task.fields[loss]}"),
+            console=console,
+            transient=False,
+        )
+        self.task = self.progress.add_task(description, total=total, completed=start, rate="", loss="")
+
+    def __enter__(self) -> TrainProgress:
+        self.progress.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.progress.stop()
+
+    def __call__(self, step: int, total: int, metrics: dict[str, float]) -> None:
+        speed = self.progress.tasks[0].speed
+        loss = metrics.get("critic/loss_penalised")
+        text = f"critic loss / W est. (penalised) {loss:+.3f}" if loss is not None else ""
+        if loss is None and "gen/total" in metrics:
+            text = f"G loss {metrics['gen/total']:.4f}"
+        self.progress.update(
+            self.task, completed=step, rate=f"{speed:.2f} it/s" if speed else "", loss=text
+        )
