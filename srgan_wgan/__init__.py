@@ -1,25 +1,39 @@
-"""srgan-wgan: conditional Wasserstein GANs for face super-resolution and style-conditioned painting generation."""
+"""srgan-wgan: conditional Wasserstein GANs for face super-resolution and style-conditioned painting generation.
 
-from srgan_wgan.archs import CondGenerator, CondGeneratorConfig, ConvCritic, CriticConfig
+Top-level names are imported lazily, so loading release weights (``srgan_wgan.io``) never pulls in the training
+engine.
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import Any
+
 from srgan_wgan.errors import ConfigError, UserError, WeightsError
-from srgan_wgan.io.weights import load_pretrained, save_pretrained
-from srgan_wgan.training import GANTask, GANTrainConfig, GANTrainer
-from srgan_wgan.utils.seed import seed_everything
 from srgan_wgan.version import __version__
 
-__all__ = [
-    "CondGenerator",
-    "CondGeneratorConfig",
-    "ConfigError",
-    "ConvCritic",
-    "CriticConfig",
-    "GANTask",
-    "GANTrainConfig",
-    "GANTrainer",
-    "UserError",
-    "WeightsError",
-    "__version__",
-    "load_pretrained",
-    "save_pretrained",
-    "seed_everything",
-]
+_LAZY: dict[str, str] = {
+    "CondGenerator": "srgan_wgan.archs",
+    "CondGeneratorConfig": "srgan_wgan.archs",
+    "ConvCritic": "srgan_wgan.archs",
+    "CriticConfig": "srgan_wgan.archs",
+    "GANTask": "srgan_wgan.training",
+    "GANTrainConfig": "srgan_wgan.training",
+    "GANTrainer": "srgan_wgan.training",
+    "load_pretrained": "srgan_wgan.io.weights",
+    "save_pretrained": "srgan_wgan.io.weights",
+    "seed_everything": "srgan_wgan.utils.seed",
+}
+
+
+def __getattr__(name: str) -> Any:
+    if name in _LAZY:
+        return getattr(importlib.import_module(_LAZY[name]), name)
+    raise AttributeError(f"module 'srgan_wgan' has no attribute {name!r}")
+
+
+def __dir__() -> list[str]:
+    return sorted([*globals(), *_LAZY])
+
+
+__all__ = ["ConfigError", "UserError", "WeightsError", "__version__", *_LAZY]

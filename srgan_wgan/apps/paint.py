@@ -17,6 +17,7 @@ from srgan_wgan.apps.digits import ClassConditionalTask
 from srgan_wgan.archs import CondGenerator, CondGeneratorConfig, ConvCritic, CriticConfig
 from srgan_wgan.data.folders import DecodedFolder, decode_class_folders, scan_class_folders
 from srgan_wgan.training import GANTrainConfig, GANTrainer
+from srgan_wgan.utils.device import resolve_device
 from srgan_wgan.utils.seed import seed_everything
 
 
@@ -54,6 +55,7 @@ class PaintExperiment:
     def validate(self) -> dict[str, list[Path]]:
         """Check the config and the data folder (nothing is written); returns the scanned classes."""
         self.train.validate(critic_norm=self.critic_norm)
+        resolve_device(self.train.device)
         self.critic_config(2).validate()
         self.generator_config(2).validate()
         return scan_class_folders(self.data)

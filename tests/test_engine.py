@@ -1,0 +1,135 @@
+"""Training engine: bit-reproducible CPU runs, exact resume, NaN handling, run-folder outputs, config errors."""
+
+from __future__ import annotations
+
+import json
+import logging
+
+import pytest
+import torch
+
+from srgan_wgan import ConfigError, GANTrainConfig, load_pretrained
+from srgan_wgan.apps.digits import DigitsExperiment
+from srgan_wgan.training.checkpoint import RESUME_FILE
+
+
+def tiny(steps: int, **kw) -> DigitsExperiment:
+    return DigitsExperiment(steps=steps, batch_size=16, base_channels=8, z_dim=8, n_critic=2, **kw)
+
+
+def all_state(trainer) -> dict[str, torch.Tensor]:
+    out = {}
+    for name, module in (("G", trainer.G), ("D", trainer.D), ("E", trainer.G_ema)):
+        out.update({f"{name}.{k}": v for k, v in module.state_dict().items()})
+    for name, opt in (("og", trainer.opt_g), ("od", trainer.opt_d)):
+        for pid, st in opt.state_dict()["state"].items():
+            out.update({f"{name}.{pid}.{k}": v for k, v in st.items() if torch.is_tensor(v)})
+    return out
+
+
+def assert_bit_identical(a: dict[str, torch.Tensor], b: dict[str, torch.Tensor]) -> None:
+    assert a.keys() == b.keys()
+    for k in a:
+        assert torch.equal(a[k], b[k]), f"{k} differs"
+
+
+@pytest.mark.parametrize("penalty", ["gp", "r1", "clip"])
+def test_resume_is_bit_identical_to_uninterrupted_run(tmp_path, penalty: str) -> None:
+    n = 4
+    full = tiny(2 * n, penalty=penalty).build(tmp_path / "full", tensorboard=False)
+    full.fit()
+    first = tiny(n, penalty=penalty).build(tmp_path / "split", tensorboard=False)
+    first.fit()
+    assert (tmp_path / "split" / RESUME_FILE).exists()
+    del first
+    torch.manual_seed(12345)  # a resumed process starts with unrelated global RNG state
+    resumed = tiny(2 * n, penalty=penalty).build(tmp_path / "split", tensorboard=False)
+    resumed.fit()
+    assert resumed.step == full.step == 2 * n
+    assert_bit_identical(all_state(resumed), all_state(full))
+    steps = [json.loads(line)["step"] for line in (tmp_path / "split" / "metrics.jsonl").read_text().splitlines()]
+    assert steps == sorted(set(steps)) and steps[-1] == 2 * n
+
+
+def test_same_seed_same_weights_other_seed_differs(tmp_path) -> None:
+    a = tiny(3, seed=7).build(tmp_path / "a", tensorboard=False)
+    a.fit()
+    b = tiny(3, seed=7).build(tmp_path / "b", tensorboard=False)
+    b.fit()
+    c = tiny(3, seed=8).build(tmp_path / "c", tensorboard=False)
+    c.fit()
+    assert_bit_identical(all_state(a), all_state(b))
+    assert any(not torch.equal(x, y) for x, y in zip(a.G.parameters(), c.G.parameters()))
+
+
+def test_non_finite_loss_is_skipped_and_training_continues(tmp_path, caplog) -> None:
+    trainer = tiny(4).build(tmp_path / "nan", tensorboard=False)
+    calls = {"n": 0}
+
+    def inject(kind: str, loss: torch.Tensor) -> torch.Tensor:
+        calls["n"] += 1
+        return loss * float("nan") if calls["n"] == 3 else loss
+
+    trainer.fault_hook = inject
+    trainer.fit(steps=2)
+    before = {k: v.clone() for k, v in trainer.D.state_dict().items()}
+    with caplog.at_level(logging.WARNING, logger="srgan_wgan"):
+        trainer.fit(steps=4)
+    assert trainer.step == 4 and trainer.skipped_steps == 1
+    assert "non-finite" in caplog.text
+    assert all(torch.isfinite(v).all() for v in trainer.G.state_dict().values())
+    assert all(torch.isfinite(v).all() for v in trainer.D.state_dict().values())
+    assert any(not torch.equal(before[k], v) for k, v in trainer.D.state_dict().items())
+
+
+def test_repeated_faults_stop_with_a_clear_error(tmp_path) -> None:
+    trainer = tiny(50).build(tmp_path / "nan", tensorboard=False)
+    trainer.config.max_bad_steps = 3
+    trainer.fault_hook = lambda kind, loss: loss * float("inf")
+    with pytest.raises(FloatingPointError, match="resume from the last checkpoint"):
+        trainer.fit()
+
+
+def test_run_folder_outputs_and_export(tmp_path) -> None:
+    trainer = tiny(4).build(tmp_path / "run", tensorboard=True)
+    trainer.fit()
+    run = tmp_path / "run"
+    records = [json.loads(line) for line in (run / "metrics.jsonl").read_text().splitlines()]
+    assert records[-1]["step"] == 4 and "critic/loss_penalised" in records[-1]
+    assert (run / "loss_curve.png").stat().st_size > 0
+    assert list((run / "samples").glob("step_*.png"))
+    assert list((run / "tb").glob("events.*"))
+    out = trainer.export()
+    G = load_pretrained(out / "generator.safetensors", expected_arch="CondGenerator")
+    assert G.weights_metadata["extra"]["ema"] is True
+    for k, v in trainer.G_ema.state_dict().items():
+        assert torch.equal(G.state_dict()[k], v)
+    D = load_pretrained(out / "critic.safetensors", expected_arch="ConvCritic")
+    assert D.config.cond == "class"
+
+
+@pytest.mark.parametrize(
+    ("fields", "norm", "message"),
+    [
+        ({"penalty": "wgan"}, None, "unknown penalty"),
+        ({"penalty": "clip", "penalty_weight": 10.0}, None, "takes no penalty weight"),
+        ({"penalty": "gp"}, "batch", "BatchNorm"),
+        ({"penalty": "r1"}, "batch", "BatchNorm"),
+        ({"amp": "fp8"}, None, "unknown amp"),
+        ({"steps": 0}, None, "steps must be"),
+        ({"penalty_weight": -1.0}, None, "must be >= 0"),
+        ({"ema_decay": 1.0}, None, "ema decay"),
+    ],
+)
+def test_impossible_configs_are_rejected(fields, norm, message) -> None:
+    with pytest.raises(ConfigError, match=message):
+        GANTrainConfig(**fields).validate(critic_norm=norm)
+
+
+def test_clip_with_batchnorm_is_allowed_and_defaults_follow_the_papers() -> None:
+    clip = GANTrainConfig(penalty="clip")
+    clip.validate(critic_norm="batch")
+    assert clip.resolved_optimizer == "rmsprop" and clip.resolved_lr_d == 5e-5
+    gp = GANTrainConfig()
+    assert (gp.resolved_optimizer, gp.resolved_lr_d, gp.betas, gp.resolved_penalty_weight, gp.n_critic) == (
+        "adam", 1e-4, (0.0, 0.9), 10.0, 5)
