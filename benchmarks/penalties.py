@@ -2,6 +2,7 @@
 
     python -m benchmarks.penalties                      # gp, clip, r1 x seeds 0 1 2, 300 steps each, CPU
     python -m benchmarks.penalties --steps 50 --seeds 0 # smoke run
+    python -m benchmarks.penalties --seeds 0 --figure-dir docs/images   # the README's sample grids
 
 Each run: class-conditional WGAN on scikit-learn's digits (16x16), n_critic 5, batch 64; the score is the share of
 1,000 generated digits (100 per class) that an RBF SVM trained on real digits assigns to the requested class.
@@ -29,6 +30,8 @@ def main(argv: list[str] | None = None) -> list[dict]:
     parser.add_argument("--seeds", nargs="+", type=int, default=[0, 1, 2])
     parser.add_argument("--steps", type=int, default=DigitsExperiment.steps)
     parser.add_argument("--out", type=Path, default=Path(__file__).parent / "results" / "penalties.json")
+    parser.add_argument("--figure-dir", type=Path, default=None,
+                        help="save a sample grid (rows = digits 0-9) of each penalty's first seed here")
     args = parser.parse_args(argv)
 
     judge = DigitsJudge()
@@ -36,7 +39,8 @@ def main(argv: list[str] | None = None) -> list[dict]:
     for penalty in args.penalties:
         for seed in args.seeds:
             with tempfile.TemporaryDirectory() as run_dir:
-                row = run_digits(DigitsExperiment(penalty=penalty, seed=seed, steps=args.steps), run_dir, judge)
+                grid = args.figure_dir / f"digits_{penalty}.png" if args.figure_dir and seed == args.seeds[0] else None
+                row = run_digits(DigitsExperiment(penalty=penalty, seed=seed, steps=args.steps), run_dir, judge, grid)
             rows.append(row)
             print(f"{penalty:5s} seed {seed}: accuracy {row['accuracy']:.3f}  wall {row['wall_s']:.0f} s", flush=True)
 

@@ -1,13 +1,19 @@
-"""``sr``: face super-resolution (train, evaluate, upscale)."""
+"""``sr``: face super-resolution (train, fine-tune, evaluate)."""
 
 from __future__ import annotations
 
+import json
+from pathlib import Path
 from typing import Annotated
 
 import typer
 
+from srgan_wgan.errors import UserError
+from srgan_wgan.losses.penalties import PENALTIES
+from srgan_wgan.training import GANTrainConfig
+from srgan_wgan.training.checkpoint import RESUME_FILE
 from srgan_wgan.version import __version__
-from srgan_wgan_cli._common import console, run_app
+from srgan_wgan_cli._common import TrainProgress, console, run_app, setup_logging
 
 app = typer.Typer(
     name="sr",
@@ -27,6 +33,115 @@ def _root() -> None:
 def version() -> None:
     """Print the package version."""
     console.print(f"srgan-wgan {__version__}", highlight=False)
+
+
+@app.command()
+def train(
+    data: Annotated[Path, typer.Option("--data", help="Folder of face images (searched recursively).")],
+    scale: Annotated[int, typer.Option(help="Upscaling factor: 4 (32->128) or 8 (16->128).")] = 8,
+    stage: Annotated[str, typer.Option(help="fidelity (L1 only) or gan (L1 + VGG + LPIPS + critic).")] = "fidelity",
+    init_from: Annotated[
+        Path | None, typer.Option(help="Start from released weights (folder with generator/critic.safetensors).")
+    ] = None,
+    run_dir: Annotated[Path, typer.Option(help="Run folder (checkpoints, logs, samples, export).")] = Path("runs/sr"),
+    steps: Annotated[int, typer.Option(help="Generator steps.")] = 20000,
+    batch_size: Annotated[int, typer.Option(help="Batch size.")] = 16,
+    hr_size: Annotated[int, typer.Option(help="HR crop size.")] = 128,
+    crop_fraction: Annotated[float, typer.Option(help="Centre crop (fraction of the shorter side) before resizing.")] = 1.0,
+    num_feat: Annotated[int, typer.Option(help="Generator width.")] = 64,
+    num_blocks: Annotated[int, typer.Option(help="Generator residual blocks.")] = 12,
+    lr: Annotated[float, typer.Option(help="Generator learning rate.")] = 2e-4,
+    lr_critic: Annotated[float, typer.Option(help="Critic learning rate (gan stage).")] = 1e-4,
+    l1: Annotated[float, typer.Option(help="L1 loss weight.")] = 1.0,
+    perceptual: Annotated[float, typer.Option(help="VGG16 perceptual loss weight (gan stage).")] = 0.1,
+    lpips: Annotated[float, typer.Option(help="LPIPS-vgg loss weight (gan stage).")] = 0.1,
+    adv: Annotated[float, typer.Option(help="Adversarial loss weight (gan stage).")] = 0.005,
+    penalty: Annotated[str, typer.Option(help=f"Critic regulariser: {', '.join(PENALTIES)}.")] = "gp",
+    penalty_weight: Annotated[float | None, typer.Option(help="Penalty weight (default: gp/lp 10, r1 5).")] = None,
+    n_critic: Annotated[int, typer.Option(help="Critic steps per generator step (gan stage).")] = 1,
+    critic_norm: Annotated[str, typer.Option(help="Critic normalisation: none, layer, group.")] = "none",
+    amp: Annotated[str, typer.Option(help="Mixed precision: auto (bf16 on CUDA, fp32 on CPU), bf16, fp16, off.")] = "auto",
+    device: Annotated[str, typer.Option(help="auto, cpu, cuda or cuda:N.")] = "auto",
+    seed: Annotated[int, typer.Option(help="Seed; one seed makes a CPU run bit-reproducible.")] = 0,
+    cache_dir: Annotated[Path | None, typer.Option(help="Cache decoded HR crops here.")] = None,
+    sample_every: Annotated[int, typer.Option(help="Write a sample grid every N steps.")] = 500,
+    checkpoint_every: Annotated[int, typer.Option(help="Write resume.pt every N steps.")] = 500,
+    resume: Annotated[bool, typer.Option(help="Continue from the run folder's checkpoint.")] = False,
+    verbose: Annotated[bool, typer.Option("--verbose", "-v", help="Log details.")] = False,
+) -> None:
+    """Train a face SR generator: the fidelity stage (L1), then the GAN stage from it (--init-from)."""
+    from srgan_wgan.apps.face_sr import SRExperiment, SRLossWeights
+
+    setup_logging(verbose)
+    gan = stage == "gan"
+    cfg = GANTrainConfig(
+        steps=steps, batch_size=batch_size, n_critic=n_critic if gan else 0, penalty=penalty,
+        penalty_weight=penalty_weight, adv_weight=adv, lr_g=lr, lr_d=lr_critic,
+        betas=(0.0, 0.9) if gan else (0.9, 0.99), ema_decay=0.999, amp=amp, device=device, seed=seed,
+        sample_every=sample_every, checkpoint_every=checkpoint_every,
+    )
+    weights = SRLossWeights(l1=l1, perceptual=perceptual if gan else 0.0, lpips=lpips if gan else 0.0)
+    exp = SRExperiment(data=str(data), scale=scale, stage=stage, hr_size=hr_size, crop_fraction=crop_fraction,
+                       num_feat=num_feat, num_blocks=num_blocks, critic_norm=critic_norm, losses=weights,
+                       init_from=str(init_from) if init_from else None,
+                       cache_dir=str(cache_dir) if cache_dir else None, train=cfg)
+    exp.validate()
+    if gan and init_from is None and not resume:
+        console.print("note: the gan stage usually starts from a fidelity model (--init-from)")
+    if (run_dir / RESUME_FILE).exists() and not resume:
+        raise UserError(f"{run_dir} already holds a training run: pass --resume to continue it or choose another --run-dir")
+    train_crops, val_crops = exp.load_data()
+    console.print(f"{train_crops.images.shape[0]} training / {0 if val_crops is None else val_crops.images.shape[0]} "
+                  f"validation faces under {data}")
+    trainer = exp.build(run_dir, data=(train_crops, val_crops))
+    with TrainProgress(cfg.steps, trainer.step, f"sr train x{scale} {stage}") as bar:
+        trainer.callback = bar
+        trainer.fit(resume=resume)
+    out = trainer.export()
+    console.print(f"release weights: {out}")
+
+
+@app.command("eval")
+def evaluate(
+    data: Annotated[Path, typer.Option("--data", help="Folder of face images (searched recursively).")],
+    model: Annotated[Path, typer.Option(help="Weights file or folder (generator.safetensors).")],
+    crop_fraction: Annotated[float, typer.Option(help="Centre crop fraction before resizing to --hr-size "
+                                                      "(LFW 250x250: 0.512 = the centre 128x128).")] = 1.0,
+    hr_size: Annotated[int, typer.Option(help="HR size the metrics are computed at.")] = 128,
+    json_out: Annotated[Path | None, typer.Option("--json", help="Write the metrics here as JSON.")] = None,
+    device: Annotated[str, typer.Option(help="auto, cpu, cuda or cuda:N.")] = "auto",
+    limit: Annotated[int | None, typer.Option(help="Evaluate only the first N images.")] = None,
+) -> None:
+    """PSNR (RGB, Y), SSIM (Y) and LPIPS-alex of a model and of bicubic on the same faces."""
+    from rich.table import Table
+
+    from srgan_wgan.apps.face_sr import evaluate_sr
+    from srgan_wgan.data.faces import load_face_crops
+    from srgan_wgan.data.folders import scan_images
+    from srgan_wgan.io.weights import load_pretrained
+    from srgan_wgan.utils.device import resolve_device
+
+    setup_logging()
+    dev = resolve_device(device)
+    path = model / "generator.safetensors" if model.is_dir() else model
+    G = load_pretrained(path, expected_arch="SRResNet", device=dev)
+    scale = G.config.scale
+    files = scan_images(data)
+    if not files:
+        raise UserError(f"no images found under {data}")
+    crops = load_face_crops(files[:limit] if limit else files, hr_size, crop_fraction)
+    results = {"model": evaluate_sr(G, crops.images, scale, device=dev),
+               "bicubic": evaluate_sr(None, crops.images, scale, device=dev)}
+    table = Table(title=f"x{scale} on {crops.images.shape[0]} faces from {data} ({hr_size}px HR, border {scale} shaved)")
+    for col in ("method", "PSNR RGB", "PSNR Y", "SSIM Y", "LPIPS-alex"):
+        table.add_column(col)
+    for name, r in results.items():
+        table.add_row(name if name == "bicubic" else str(path), f"{r['psnr_rgb']:.2f}", f"{r['psnr_y']:.2f}",
+                      f"{r['ssim_y']:.4f}", f"{r['lpips_alex']:.4f}")
+    console.print(table)
+    if json_out:
+        json_out.write_text(json.dumps({"data": str(data), "model": str(path), "scale": scale, "hr_size": hr_size,
+                                        "crop_fraction": crop_fraction, **results}, indent=1))
 
 
 def main() -> None:

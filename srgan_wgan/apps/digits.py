@@ -147,7 +147,24 @@ def generated_accuracy(
     return judge.accuracy(images, labels)
 
 
-def run_digits(exp: DigitsExperiment, run_dir: str | Path, judge: DigitsJudge | None = None) -> dict[str, Any]:
+def save_digit_grid(generator: nn.Module, path: str | Path, per_class: int = 10, seed: int = 999) -> None:
+    """Save a grid with one row per digit 0-9 (``per_class`` samples each), scaled up 4x for viewing."""
+    from torchvision.utils import save_image
+
+    generator.eval()
+    device = next(generator.parameters()).device
+    g = torch.Generator().manual_seed(seed)
+    labels = torch.arange(10).repeat_interleave(per_class)
+    with torch.no_grad():
+        x = generator(torch.randn(labels.shape[0], generator.z_dim, generator=g).to(device), labels.to(device))
+    x = F.interpolate((x.float().cpu() + 1) / 2, scale_factor=4, mode="nearest")
+    Path(path).parent.mkdir(parents=True, exist_ok=True)
+    save_image(x, str(path), nrow=per_class, padding=2, pad_value=1.0)
+
+
+def run_digits(
+    exp: DigitsExperiment, run_dir: str | Path, judge: DigitsJudge | None = None, grid_path: str | Path | None = None
+) -> dict[str, Any]:
     """Train one digits experiment and score it: ``{penalty, seed, steps, accuracy, wall_s, ...}``."""
     judge = judge or DigitsJudge()
     trainer = exp.build(run_dir)
@@ -155,6 +172,8 @@ def run_digits(exp: DigitsExperiment, run_dir: str | Path, judge: DigitsJudge | 
     metrics = trainer.fit()
     wall = time.perf_counter() - t0
     G = trainer.G_ema if trainer.G_ema is not None else trainer.G
+    if grid_path is not None:
+        save_digit_grid(G, grid_path)
     return {
         "penalty": exp.penalty,
         "seed": exp.seed,

@@ -6,11 +6,13 @@ from torch import nn
 
 from srgan_wgan.archs.cond_generator import CondGenerator, CondGeneratorConfig
 from srgan_wgan.archs.critic import CRITIC_CONDS, CRITIC_NORMS, ConvCritic, CriticConfig
+from srgan_wgan.archs.sr import SRResNet, SRResNetConfig
 from srgan_wgan.errors import WeightsError
 
 ARCHS: dict[str, tuple[type[nn.Module], type]] = {
     "ConvCritic": (ConvCritic, CriticConfig),
     "CondGenerator": (CondGenerator, CondGeneratorConfig),
+    "SRResNet": (SRResNet, SRResNetConfig),
 }
 """Architecture name -> (module class, config dataclass). Applications register theirs with :func:`register_arch`."""
 
@@ -40,6 +42,8 @@ __all__ = [
     "CondGeneratorConfig",
     "ConvCritic",
     "CriticConfig",
+    "SRResNet",
+    "SRResNetConfig",
     "build_arch",
     "register_arch",
 ]

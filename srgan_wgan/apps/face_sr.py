@@ -1,0 +1,220 @@
+"""Face super-resolution: a thin layer over the shared core.
+
+Two stages as in ESRGAN: ``fidelity`` (L1 only, no critic: ``n_critic = 0``) and ``gan`` (L1 + VGG perceptual +
+LPIPS + a WGAN critic conditioned on the LR input, initialised from the fidelity model). The same code runs
+``sr train`` and ``sr finetune``.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from srgan_wgan.archs import ConvCritic, CriticConfig, SRResNet, SRResNetConfig
+from srgan_wgan.data.faces import (
+    FaceCrops,
+    FaceSRDataset,
+    PairedAugment,
+    bicubic_upscale,
+    face_folder_splits,
+    make_lr,
+)
+from srgan_wgan.errors import ConfigError, UserError
+from srgan_wgan.training import GANTask, GANTrainConfig, GANTrainer
+from srgan_wgan.utils.device import resolve_device
+from srgan_wgan.utils.seed import seed_everything
+
+log = logging.getLogger("srgan_wgan")
+STAGES: tuple[str, ...] = ("fidelity", "gan")
+
+
+@dataclass
+class SRLossWeights:
+    """Weights of the generator's loss terms (the adversarial weight is ``GANTrainConfig.adv_weight``)."""
+
+    l1: float = 1.0
+    perceptual: float = 0.0
+    lpips: float = 0.0
+
+
+@dataclass
+class SRExperiment:
+    """A face-SR training run; saved into the run folder and the release weights' metadata."""
+
+    data: str
+    scale: int = 8
+    stage: str = "fidelity"
+    hr_size: int = 128
+    crop_fraction: float = 1.0
+    val_fraction: float = 0.05
+    num_feat: int = 64
+    num_blocks: int = 12
+    critic_channels: int = 64
+    critic_norm: str = "none"
+    losses: SRLossWeights = field(default_factory=SRLossWeights)
+    init_from: str | None = None
+    cache_dir: str | None = None
+    train: GANTrainConfig = field(default_factory=lambda: GANTrainConfig(n_critic=0, batch_size=16, lr_g=2e-4,
+                                                                           betas=(0.9, 0.99), ema_decay=0.999))
+
+    def validate(self) -> None:
+        """Check the config (nothing is read or written)."""
+        if self.stage not in STAGES:
+            raise ConfigError(f"unknown stage {self.stage!r}; choose one of {', '.join(STAGES)}")
+        self.generator_config().validate()
+        if self.hr_size % self.scale or self.hr_size // self.scale < 4:
+            raise ConfigError(f"--hr-size {self.hr_size} must be a multiple of the scale {self.scale} (>= 4 LR px)")
+        if self.stage == "gan" and self.train.n_critic < 1:
+            raise ConfigError("the gan stage needs n_critic >= 1")
+        if self.stage == "fidelity" and self.train.n_critic:
+            raise ConfigError("the fidelity stage trains no critic: n_critic must be 0")
+        self.train.validate(critic_norm=self.critic_norm if self.stage == "gan" else None)
+        if self.stage == "gan":
+            self.critic_config().validate()
+        resolve_device(self.train.device)
+
+    def generator_config(self) -> SRResNetConfig:
+        return SRResNetConfig(scale=self.scale, num_feat=self.num_feat, num_blocks=self.num_blocks)
+
+    def critic_config(self) -> CriticConfig:
+        return CriticConfig(in_channels=3, resolution=self.hr_size, base_channels=self.critic_channels,
+                            max_channels=512, min_resolution=4, cond="image", cond_channels=3,
+                            norm=self.critic_norm)
+
+    def load_data(self) -> tuple[FaceCrops, FaceCrops | None]:
+        return face_folder_splits(self.data, self.hr_size, self.val_fraction, self.crop_fraction, self.cache_dir)
+
+    def build(self, run_dir: str | Path, data: tuple[FaceCrops, FaceCrops | None] | None = None,
+              tensorboard: bool = True) -> GANTrainer:
+        """Load the data (unless given), seed, build the models (from ``init_from`` if set) and the trainer."""
+        self.validate()
+        train, val = data or self.load_data()
+        seed_everything(self.train.seed)
+        G = SRResNet(self.generator_config())
+        D = ConvCritic(self.critic_config()) if self.stage == "gan" else None
+        if self.init_from:
+            init_models(self.init_from, G, D)
+        task = SRTask(self.scale, self.losses, asdict(self), val)
+        return GANTrainer(G, D, task, FaceSRDataset(train, PairedAugment()), self.train, run_dir,
+                          tensorboard=tensorboard)
+
+
+def init_models(source: str | Path, G: nn.Module, D: nn.Module | None) -> None:
+    """Start from released weights: ``source`` is a folder with ``generator.safetensors`` (+ ``critic``)."""
+    from safetensors.torch import load_file
+
+    source = Path(source)
+    g_file = source / "generator.safetensors" if source.is_dir() else source
+    if not g_file.is_file():
+        raise UserError(f"cannot initialise from {source}: no generator.safetensors")
+    from srgan_wgan.io.weights import read_weights_metadata
+
+    meta = read_weights_metadata(g_file)
+    if meta["arch"] != type(G).__name__ or meta["config"] != G.config_dict():  # type: ignore[operator]
+        raise UserError(f"{g_file} holds a {meta['arch']} {meta['config']}, not this model's {G.config_dict()}")
+    G.load_state_dict(load_file(str(g_file)))
+    c_file = g_file.parent / "critic.safetensors"
+    if D is not None and c_file.is_file():
+        c_meta = read_weights_metadata(c_file)
+        if c_meta["config"] == D.config_dict():  # type: ignore[operator]
+            D.load_state_dict(load_file(str(c_file)))
+            log.info("critic initialised from %s", c_file)
+        else:
+            log.warning("critic in %s has another config; the critic starts from scratch", c_file)
+
+
+class SRTask(GANTask):
+    """Batches are HR crops; the condition is their bicubic LR; the generator maps LR to SR."""
+
+    def __init__(self, scale: int, weights: SRLossWeights, experiment: dict[str, Any],
+                 val: FaceCrops | None = None, grid_size: int = 8) -> None:
+        self.scale = scale
+        self.weights = weights
+        self.experiment = experiment
+        self._perceptual: nn.Module | None = None
+        self._lpips: nn.Module | None = None
+        self.val_hr = val.images[:grid_size].float() / 255 if val is not None else None
+
+    def prepare(self, batch: Any, device: torch.device) -> tuple[torch.Tensor, torch.Tensor]:
+        hr = batch.to(device, non_blocking=True)
+        return hr, make_lr(hr, self.scale)
+
+    def generate(self, generator: nn.Module, real: torch.Tensor, cond: torch.Tensor | None,
+                 noise: torch.Generator) -> torch.Tensor:
+        return generator(cond)
+
+    def generator_losses(self, fake: torch.Tensor, real: torch.Tensor, cond: torch.Tensor | None
+                         ) -> dict[str, torch.Tensor]:
+        w = self.weights
+        terms: dict[str, torch.Tensor] = {}
+        if w.l1 > 0:
+            terms["gen/l1"] = w.l1 * F.l1_loss(fake.float(), real.float())
+        if w.perceptual > 0:
+            if self._perceptual is None:
+                from srgan_wgan.losses.perceptual import VGGPerceptualLoss
+
+                self._perceptual = VGGPerceptualLoss().to(fake.device)
+            terms["gen/perceptual"] = w.perceptual * self._perceptual(fake, real)
+        if w.lpips > 0:
+            if self._lpips is None:
+                from srgan_wgan.losses.perceptual import LPIPS
+
+                self._lpips = LPIPS("vgg").to(fake.device)
+            terms["gen/lpips"] = w.lpips * self._lpips(fake, real).mean()
+        return terms
+
+    @torch.no_grad()
+    def samples(self, generator: nn.Module, device: torch.device) -> torch.Tensor | None:
+        """Rows of (bicubic, SR, HR) on fixed validation faces, in ``[-1, 1]`` for the grid writer."""
+        if self.val_hr is None:
+            return None
+        hr = self.val_hr.to(device)
+        lr = make_lr(hr, self.scale)
+        was = generator.training
+        generator.eval()
+        sr = generator(lr).clamp(0, 1)
+        generator.train(was)
+        grid = torch.stack([bicubic_upscale(lr, self.scale), sr, hr], 1).flatten(0, 1)
+        return grid * 2 - 1
+
+    def release_extra(self) -> dict[str, Any]:
+        return {"task": "face_sr", "scale": self.scale, "stage": self.experiment["stage"],
+                "hr_size": self.experiment["hr_size"], "value_range": [0, 1]}
+
+
+@torch.no_grad()
+def evaluate_sr(
+    generator: nn.Module | None, hr: torch.Tensor, scale: int, batch_size: int = 32, lpips: nn.Module | None = None,
+    device: str | torch.device = "cpu",
+) -> dict[str, float]:
+    """Mean PSNR (RGB, Y), SSIM (Y) and LPIPS-alex of ``generator`` (or bicubic when ``None``) on uint8 HR crops.
+
+    LR is made with :func:`make_lr`; the border shaved for PSNR/SSIM equals the scale.
+    """
+    from srgan_wgan.metrics import psnr, ssim
+
+    if lpips is None:
+        from srgan_wgan.losses.perceptual import LPIPS
+
+        lpips = LPIPS("alex")
+    device = torch.device(device)
+    lpips = lpips.to(device)
+    sums = {"psnr_rgb": 0.0, "psnr_y": 0.0, "ssim_y": 0.0, "lpips_alex": 0.0}
+    n = 0
+    for i in range(0, hr.shape[0], batch_size):
+        x = (hr[i : i + batch_size].float() / 255).to(device)
+        lr = make_lr(x, scale)
+        out = bicubic_upscale(lr, scale) if generator is None else generator(lr).clamp(0, 1)
+        sums["psnr_rgb"] += psnr(out, x, shave=scale).sum().item()
+        sums["psnr_y"] += psnr(out, x, shave=scale, y_channel=True).sum().item()
+        sums["ssim_y"] += ssim(out, x, shave=scale).sum().item()
+        sums["lpips_alex"] += lpips(out, x).sum().item()
+        n += x.shape[0]
+    return {k: v / n for k, v in sums.items()} | {"images": n}
+
