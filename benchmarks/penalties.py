@@ -24,6 +24,20 @@ from srgan_wgan.apps.digits import DigitsExperiment, DigitsJudge, run_digits
 from srgan_wgan.version import __version__
 
 
+def combine_grids(paths: list[Path], out: Path, gap: int = 12) -> None:
+    """Put sample grids side by side (white gap) in one PNG."""
+    from PIL import Image
+
+    images = [Image.open(p).convert("RGB") for p in paths]
+    canvas = Image.new("RGB", (sum(i.width for i in images) + gap * (len(images) - 1), max(i.height for i in images)),
+                       "white")
+    x = 0
+    for im in images:
+        canvas.paste(im, (x, 0))
+        x += im.width + gap
+    canvas.save(out)
+
+
 def main(argv: list[str] | None = None) -> list[dict]:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--penalties", nargs="+", default=["gp", "clip", "r1"])
@@ -55,6 +69,9 @@ def main(argv: list[str] | None = None) -> list[dict]:
         print(f"| {penalty} | {rs[0]['optimizer']} ({rs[0]['lr']:g}) | {', '.join(str(r['seed']) for r in rs)} | "
               f"{args.steps} | {statistics.mean(accs):.3f} [{min(accs):.3f}, {max(accs):.3f}] | "
               f"{statistics.mean(walls):.0f} |")
+    if args.figure_dir:
+        combine_grids([args.figure_dir / f"digits_{p}.png" for p in args.penalties],
+                      args.figure_dir / "digits_comparison.png")
     args.out.parent.mkdir(parents=True, exist_ok=True)
     meta = {"version": __version__, "torch": torch.__version__, "platform": platform.platform(),
             "threads": torch.get_num_threads(), "judge_real_accuracy": judge.real_accuracy}

@@ -144,6 +144,72 @@ def evaluate(
                                         "crop_fraction": crop_fraction, **results}, indent=1))
 
 
+@app.command()
+def upscale(
+    inputs: Annotated[list[Path], typer.Argument(help="Image files or folders.", show_default=False)],
+    output: Annotated[Path | None, typer.Option("--output", "-o", help="Output file (one input) or folder; "
+                                                "default: next to each input with a _x<scale> suffix.")] = None,
+    scale: Annotated[int | None, typer.Option(help="4 or 8 (picks face-x4 / face-x8 unless --model is given).")] = None,
+    model: Annotated[str | None, typer.Option(help="Model name (face-x4, face-x8, face-x4-fidelity, ...) or path.")] = None,
+    aligned: Annotated[bool, typer.Option(help="Inputs are face crops: super-resolve the whole image.")] = False,
+    tile: Annotated[int, typer.Option(help="LR tile size for --aligned inputs (0 = no tiling).")] = 256,
+    device: Annotated[str, typer.Option(help="auto, cpu, cuda or cuda:N.")] = "auto",
+    fp32: Annotated[bool, typer.Option(help="No bf16 on CUDA.")] = False,
+    force: Annotated[bool, typer.Option(help="Overwrite existing outputs.")] = False,
+    max_pixels: Annotated[int, typer.Option(help="Refuse inputs with more pixels (decompression-bomb guard).")] = 64_000_000,
+    verbose: Annotated[bool, typer.Option("--verbose", "-v", help="Log details.")] = False,
+) -> None:
+    """Upscale photos: faces are detected, super-resolved and pasted back; the rest is upscaled with Lanczos."""
+    from srgan_wgan.data.folders import IMAGE_EXTENSIONS, scan_images
+    from srgan_wgan.inference import FaceUpscaler
+    from srgan_wgan.io.images import read_image, write_image
+
+    setup_logging(verbose)
+    if scale is None and model is None:
+        scale = 4
+    files: list[tuple[Path, Path | None]] = []  # (input, folder root if it came from a folder)
+    for item in inputs:
+        if item.is_dir():
+            found = scan_images(item)
+            if not found:
+                raise UserError(f"{item}: no images found in this folder")
+            files += [(f, item) for f in found]
+        elif item.exists():
+            files.append((item, None))
+        else:
+            raise UserError(f"{item}: no such file or folder")
+    single = len(files) == 1 and files[0][1] is None
+    if output is not None and not single and output.suffix.lower() in IMAGE_EXTENSIONS and not output.is_dir():
+        raise UserError(f"-o {output}: several inputs need an output folder, not a file")
+    up = FaceUpscaler(model=model, scale=scale, device=device, fp32=fp32, tile=tile)
+    failed = 0
+    for path, root in files:
+        if single and output is not None and not output.is_dir():
+            dst = output
+        else:
+            name = f"{path.stem}_x{up.scale}{path.suffix}"
+            if output is None:
+                dst = path.with_name(name)
+            else:
+                rel = path.parent.relative_to(root) if root is not None else Path()
+                dst = output / rel / name
+                dst.parent.mkdir(parents=True, exist_ok=True)
+        try:
+            image = read_image(path, max_pixels=max_pixels)
+            result, report = up.upscale(image, aligned=aligned)
+            write_image(dst, result, force=force)
+        except UserError as exc:
+            failed += 1
+            msg = str(exc)
+            console.print(f"[bold red]error:[/] {msg if str(path) in msg else f'{path}: {msg}'}", highlight=False,
+                          soft_wrap=True)
+            continue
+        faces = "" if aligned else f" ({report.faces_enhanced} of {report.faces_found} face(s) super-resolved)"
+        console.print(f"{path} -> {dst}{faces}", highlight=False, soft_wrap=True)
+    if failed:
+        raise typer.Exit(1)
+
+
 def main() -> None:
     """Console-script entry point."""
     run_app(app)

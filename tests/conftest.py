@@ -15,4 +15,5 @@ def shared_dir() -> Path:
     """The ../shared folder (data and backbone weights for development); skip when absent."""
     if not SHARED.is_dir():
         pytest.skip(f"shared data not found at {SHARED} (set SRGAN_WGAN_SHARED)")
+    os.environ.setdefault("SRGAN_WGAN_BACKBONES", str(SHARED / "weights" / "backbones"))
     return SHARED

@@ -1,0 +1,180 @@
+"""Reading and writing images for inference: alpha, grayscale, 16-bit, palette, CMYK, EXIF orientation.
+
+:func:`read_image` returns an :class:`ImageData` (float RGB in ``[0, 1]`` plus what is needed to write the result
+back the same way); :func:`write_image` writes atomically (temporary file, then rename) and never overwrites
+without ``force``. Every failure is a :class:`~srgan_wgan.errors.UserError` naming the file.
+"""
+
+from __future__ import annotations
+
+import io
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+from PIL import Image, ImageOps
+
+from srgan_wgan.errors import UserError
+from srgan_wgan.io.atomic import atomic_write
+
+DEFAULT_MAX_PIXELS = 64_000_000
+"""Decompression-bomb guard: inputs above this many pixels are refused (configurable)."""
+
+_PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
+
+
+@dataclass
+class ImageData:
+    """An image prepared for super-resolution.
+
+    Attributes:
+        rgb: ``(H, W, 3)`` float32 in ``[0, 1]`` (grayscale replicated to 3 channels), EXIF orientation applied.
+        alpha: ``(H, W)`` float32 in ``[0, 1]`` or ``None``.
+        bit_depth: 8 or 16 (written back with the same depth).
+        grayscale: the source had one colour channel (written back as grayscale).
+        icc_profile: the source's ICC profile bytes, kept on output.
+    """
+
+    rgb: np.ndarray
+    alpha: np.ndarray | None = None
+    bit_depth: int = 8
+    grayscale: bool = False
+    icc_profile: bytes | None = None
+
+    @property
+    def size(self) -> tuple[int, int]:
+        """``(width, height)``."""
+        return self.rgb.shape[1], self.rgb.shape[0]
+
+
+def _is_16bit_png(head: bytes) -> bool:
+    return head[:8] == _PNG_SIGNATURE and len(head) > 24 and head[24] == 16
+
+
+def _read_16bit_png(path: Path, data: bytes) -> ImageData:
+    import cv2
+
+    arr = cv2.imdecode(np.frombuffer(data, np.uint8), cv2.IMREAD_UNCHANGED)
+    if arr is None:
+        raise UserError(f"{path}: cannot decode this 16-bit PNG")
+    arr = arr.astype(np.float32) / 65535.0
+    if arr.ndim == 2:
+        return ImageData(np.repeat(arr[..., None], 3, 2), None, 16, True)
+    if arr.shape[2] == 2:  # gray + alpha
+        return ImageData(np.repeat(arr[..., :1], 3, 2), arr[..., 1], 16, True)
+    rgb = arr[..., 2::-1][..., :3] if arr.shape[2] >= 3 else arr
+    alpha = arr[..., 3] if arr.shape[2] == 4 else None
+    return ImageData(np.ascontiguousarray(rgb), alpha, 16, False)
+
+
+def read_image(path: str | os.PathLike[str], max_pixels: int = DEFAULT_MAX_PIXELS) -> ImageData:
+    """Decode ``path`` for super-resolution (see :class:`ImageData`). Raises :class:`UserError` naming the file."""
+    path = Path(path)
+    if not path.is_file():
+        raise UserError(f"{path}: no such file")
+    data = path.read_bytes()
+    if not data:
+        raise UserError(f"{path}: empty file (0 bytes)")
+    try:
+        with Image.open(io.BytesIO(data)) as probe:
+            w, h = probe.size
+    except (OSError, SyntaxError, ValueError) as exc:
+        raise UserError(f"{path}: not a readable image ({exc.__class__.__name__})") from None
+    except Image.DecompressionBombError:
+        raise UserError(f"{path}: image too large (decompression-bomb guard)") from None
+    if w * h > max_pixels:
+        raise UserError(f"{path}: {w}x{h} = {w * h:,} pixels exceeds the limit of {max_pixels:,} (--max-pixels)")
+    if _is_16bit_png(data):
+        return _read_16bit_png(path, data)
+    try:
+        im = Image.open(io.BytesIO(data))
+        im.load()
+        im = ImageOps.exif_transpose(im)
+    except (OSError, SyntaxError, ValueError) as exc:
+        raise UserError(f"{path}: truncated or corrupt image ({exc})".splitlines()[0]) from None
+    icc = im.info.get("icc_profile")
+    mode = im.mode
+    if mode in ("I;16", "I;16B", "I;16L", "I"):
+        arr = np.asarray(im, dtype=np.float32)
+        arr = arr / (65535.0 if arr.max() > 255 or mode.startswith("I;16") else 255.0)
+        return ImageData(np.repeat(np.clip(arr, 0, 1)[..., None], 3, 2), None, 16, True, icc)
+    if mode == "P":
+        im = im.convert("RGBA" if "transparency" in im.info else "RGB")
+    elif mode == "CMYK":
+        im = im.convert("RGB")
+        icc = None  # a CMYK profile does not describe the converted RGB
+    elif mode in ("1",):
+        im = im.convert("L")
+    elif mode not in ("L", "LA", "RGB", "RGBA"):
+        im = im.convert("RGBA" if "A" in mode else "RGB")
+    arr = np.asarray(im, dtype=np.float32) / 255.0
+    if im.mode == "L":
+        return ImageData(np.repeat(arr[..., None], 3, 2), None, 8, True, icc)
+    if im.mode == "LA":
+        return ImageData(np.repeat(arr[..., :1], 3, 2), arr[..., 1], 8, True, icc)
+    alpha = arr[..., 3] if im.mode == "RGBA" else None
+    return ImageData(np.ascontiguousarray(arr[..., :3]), alpha, 8, False, icc)
+
+
+def _to_int(x: np.ndarray, depth: int) -> np.ndarray:
+    top = 65535.0 if depth == 16 else 255.0
+    return (np.clip(x, 0, 1) * top + 0.5).astype(np.uint16 if depth == 16 else np.uint8)
+
+
+def encode_image(image: ImageData, suffix: str) -> bytes:
+    """Encode ``image`` in the format given by ``suffix`` (``.png``, ``.jpg``, ``.webp``, ...)."""
+    suffix = suffix.lower()
+    gray = image.rgb[..., 0] if image.grayscale else None
+    if image.bit_depth == 16 and suffix in (".png", ".tif", ".tiff"):
+        import cv2
+
+        if gray is not None:
+            arr = _to_int(gray if image.alpha is None else np.stack([gray, gray, gray, image.alpha], -1), 16)
+        else:
+            rgb = image.rgb[..., ::-1]
+            arr = _to_int(rgb if image.alpha is None else np.concatenate([rgb, image.alpha[..., None]], -1), 16)
+        ok, buf = cv2.imencode(suffix, np.ascontiguousarray(arr))
+        if not ok:
+            raise UserError(f"cannot encode a 16-bit {suffix} image")
+        return buf.tobytes()
+    if gray is not None:
+        im = Image.fromarray(_to_int(gray, 8), "L")
+        if image.alpha is not None:
+            im = Image.merge("LA", (im, Image.fromarray(_to_int(image.alpha, 8), "L")))
+    else:
+        im = Image.fromarray(_to_int(image.rgb, 8), "RGB")
+        if image.alpha is not None:
+            im.putalpha(Image.fromarray(_to_int(image.alpha, 8), "L"))
+    fmt = {".jpg": "JPEG", ".jpeg": "JPEG", ".png": "PNG", ".webp": "WEBP", ".bmp": "BMP", ".tif": "TIFF",
+           ".tiff": "TIFF"}.get(suffix)
+    if fmt is None:
+        raise UserError(f"unsupported output format {suffix!r} (use .png, .jpg, .webp, .bmp or .tif)")
+    kwargs: dict[str, object] = {}
+    if image.icc_profile:
+        kwargs["icc_profile"] = image.icc_profile
+    if fmt == "JPEG":
+        if im.mode in ("LA", "RGBA"):
+            im = im.convert(im.mode[:-1] if im.mode == "LA" else "RGB")
+        kwargs["quality"] = 95
+    buf = io.BytesIO()
+    im.save(buf, format=fmt, **kwargs)
+    return buf.getvalue()
+
+
+def write_image(path: str | os.PathLike[str], image: ImageData, force: bool = False) -> Path:
+    """Write ``image`` to ``path`` atomically; refuse to overwrite an existing file unless ``force``."""
+    path = Path(path)
+    if path.exists() and not force:
+        raise UserError(f"{path}: already exists (use --force to overwrite)")
+    data = encode_image(image, path.suffix)
+    if not path.parent.is_dir():
+        raise UserError(f"{path.parent}: output folder does not exist")
+    try:
+        with atomic_write(path) as tmp:
+            tmp.write_bytes(data)
+    except PermissionError:
+        raise UserError(f"{path}: permission denied (output folder not writable)") from None
+    except OSError as exc:
+        raise UserError(f"{path}: cannot write ({exc.strerror or exc})") from None
+    return path

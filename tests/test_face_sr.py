@@ -1,0 +1,162 @@
+"""Face SR building blocks: generator, degradation, metrics, splits, training stages, perceptual losses."""
+
+from __future__ import annotations
+
+import json
+import math
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+import torch.nn.functional as F
+from PIL import Image
+
+from srgan_wgan.apps.face_sr import SRExperiment, SRLossWeights, evaluate_sr
+from srgan_wgan.archs import SRResNet
+from srgan_wgan.data.faces import bicubic_upscale, make_lr, split_by_hash
+from srgan_wgan.errors import ConfigError, UserError
+from srgan_wgan.metrics import psnr, rgb_to_y, ssim
+from srgan_wgan.training import GANTrainConfig
+
+
+@pytest.mark.parametrize("scale", [4, 8])
+def test_generator_shapes_and_no_interpolation(scale: int, monkeypatch) -> None:
+    G = SRResNet(scale=scale, num_feat=16, num_blocks=2)
+
+    def forbidden(*a, **k):
+        raise AssertionError("the generator must not interpolate")
+
+    monkeypatch.setattr(F, "interpolate", forbidden)
+    out = G(torch.rand(2, 3, 128 // scale, 96 // scale))
+    assert out.shape == (2, 3, 128, 96)
+
+
+def test_psnr_ssim_and_luma_against_hand_values() -> None:
+    x = torch.full((1, 3, 16, 16), 0.5)
+    y = x + 10 / 255
+    assert psnr(x, y).item() == pytest.approx(20 * math.log10(255 / 10), abs=0.05)
+    assert rgb_to_y(torch.ones(1, 3, 1, 1)).item() == pytest.approx(235 / 255, abs=1e-4)
+    assert rgb_to_y(torch.zeros(1, 3, 1, 1)).item() == pytest.approx(16 / 255, abs=1e-6)
+    img = torch.rand(2, 3, 32, 32)
+    assert ssim(img, img).min().item() == pytest.approx(1.0, abs=1e-4)
+    assert ssim(img, torch.rand(2, 3, 32, 32)).max().item() < 0.2
+    # shaving: a corrupted border does not count
+    z = img.clone()
+    z[..., :4, :] = 0
+    assert psnr(z, img, shave=4).min().item() > 90
+
+
+def test_degradation_and_bicubic_baseline() -> None:
+    flat = torch.full((1, 3, 64, 64), 0.3)
+    lr = make_lr(flat, 8)
+    assert lr.shape == (1, 3, 8, 8)
+    torch.testing.assert_close(bicubic_upscale(lr, 8), flat, atol=1e-5, rtol=0)
+    xs = torch.linspace(0, 1, 64)
+    smooth = (xs[None, :] * xs[:, None]).expand(1, 3, 64, 64).contiguous()
+    assert psnr(bicubic_upscale(make_lr(smooth, 4), 4), smooth, shave=4).item() > 40
+
+
+def test_split_by_hash_is_deterministic_disjoint_and_stable() -> None:
+    files = [Path(f"img_{i}.jpg") for i in range(2000)]
+    train, val = split_by_hash(files, 0.1)
+    assert set(train).isdisjoint(val) and len(train) + len(val) == 2000
+    assert 150 < len(val) < 250
+    train2, val2 = split_by_hash(files + [Path("new.jpg")], 0.1)
+    assert set(val) <= set(val2) and set(train) <= set(train2)
+
+
+@pytest.fixture(scope="module")
+def face_folder(tmp_path_factory) -> Path:
+    """Smooth synthetic 'faces' (blobs) so that a few steps of training are measurable."""
+    root = tmp_path_factory.mktemp("faces")
+    rng = np.random.default_rng(0)
+    yy, xx = np.mgrid[0:40, 0:40] / 40.0
+    for i in range(24):
+        cx, cy, r = rng.uniform(0.3, 0.7, 3)
+        img = np.stack([np.exp(-((xx - cx) ** 2 + (yy - cy) ** 2) / (0.05 + 0.1 * r)) * c for c in rng.uniform(0.3, 1, 3)], -1)
+        Image.fromarray((img * 255).astype(np.uint8)).save(root / f"f{i}.png")
+    (root / "sub").mkdir()
+    Image.fromarray(np.full((40, 40, 3), 128, np.uint8)).save(root / "sub" / "grey.webp")
+    return root
+
+
+def small_experiment(data: Path, stage: str = "fidelity", steps: int = 30, **kw) -> SRExperiment:
+    train = GANTrainConfig(n_critic=1 if stage == "gan" else 0, batch_size=4, steps=steps, lr_g=1e-3,
+                           betas=(0.9, 0.99), ema_decay=0.0, device="cpu", amp="off", log_every=5,
+                           sample_every=steps, checkpoint_every=steps)
+    return SRExperiment(data=str(data), scale=4, stage=stage, hr_size=32, val_fraction=0.2, num_feat=16,
+                        num_blocks=2, critic_channels=8, train=train, **kw)
+
+
+def test_fidelity_stage_learns(tmp_path, face_folder) -> None:
+    exp = small_experiment(face_folder)
+    trainer = exp.build(tmp_path / "run", tensorboard=False)
+    assert len(trainer.dataset) + trainer.task.val_hr.shape[0] >= 25  # recursive scan found sub/grey.webp
+    trainer.fit()
+    l1 = [json.loads(line)["gen/l1"] for line in (tmp_path / "run" / "metrics.jsonl").read_text().splitlines()]
+    assert l1[-1] < 0.5 * l1[0]
+    assert list((tmp_path / "run" / "samples").glob("*.png"))
+    out = trainer.export()
+    from srgan_wgan.io.weights import load_pretrained
+
+    G = load_pretrained(out / "generator.safetensors", expected_arch="SRResNet")
+    assert G.weights_metadata["extra"]["scale"] == 4
+
+
+def test_invalid_sr_configs(face_folder) -> None:
+    with pytest.raises(ConfigError, match="stage"):
+        small_experiment(face_folder, stage="pretty").validate()
+    with pytest.raises(ConfigError, match="scale"):
+        SRExperiment(data=str(face_folder), scale=3).validate()
+    with pytest.raises(ConfigError, match="multiple of the scale"):
+        SRExperiment(data=str(face_folder), scale=8, hr_size=36).validate()
+    with pytest.raises(UserError, match="not found"):
+        SRExperiment(data="/nonexistent/faces").load_data()
+
+
+@pytest.mark.shared
+def test_gan_stage_from_fidelity_weights(tmp_path, face_folder, shared_dir) -> None:
+    fid = small_experiment(face_folder, steps=2).build(tmp_path / "fid", tensorboard=False)
+    fid.fit()
+    fid_out = fid.export()
+    exp = small_experiment(face_folder, stage="gan", steps=2, init_from=str(fid_out),
+                           losses=SRLossWeights(l1=1.0, perceptual=0.1, lpips=0.1))
+    gan = exp.build(tmp_path / "gan", tensorboard=False)
+    for k, v in fid.G.state_dict().items():
+        assert torch.equal(gan.G.state_dict()[k], v)
+    metrics = gan.fit()
+    assert {"gen/l1", "gen/perceptual", "gen/lpips", "gen/adv", "critic/w_estimate"} <= set(metrics)
+    assert all(math.isfinite(v) for v in metrics.values())
+    # mismatched init (other width) is a clear error
+    bad = small_experiment(face_folder, stage="gan", init_from=str(fid_out))
+    bad.num_feat = 8
+    with pytest.raises(UserError, match="not this model"):
+        bad.build(tmp_path / "bad", tensorboard=False)
+
+
+@pytest.mark.shared
+def test_lpips_and_vgg_use_the_real_imagenet_backbones(shared_dir) -> None:
+    from srgan_wgan.losses.perceptual import LPIPS, VGGPerceptualLoss
+
+    lp = LPIPS("alex")
+    ref = torch.load(shared_dir / "weights/backbones/alexnet_features.pth", weights_only=True)
+    torch.testing.assert_close(lp.model.net.slice1[0].weight, ref["features.0.weight"])
+    img = torch.rand(1, 3, 64, 64)
+    xs = torch.linspace(0, 1, 64)
+    smooth = torch.stack([xs[None, :] * xs[:, None], xs[None, :].expand(64, 64), xs[:, None].expand(64, 64)])[None]
+    blur = bicubic_upscale(make_lr(smooth, 2), 2)
+    assert lp(smooth, smooth).item() == pytest.approx(0.0, abs=1e-6)
+    assert lp(smooth, blur).item() < lp(smooth, img).item()
+    vgg = VGGPerceptualLoss()
+    assert vgg(smooth, smooth).item() == 0.0 and vgg(blur, smooth).item() < vgg(img, smooth).item()
+
+
+@pytest.mark.shared
+def test_evaluate_sr_reports_bicubic_baseline(shared_dir) -> None:
+    files = sorted((shared_dir / "data/faces/lfw/images").glob("*"))[:4]
+    from srgan_wgan.data.faces import load_face_crops
+
+    crops = load_face_crops(files, 128, 128 / 250)
+    r = evaluate_sr(None, crops.images, 8)
+    assert 18 < r["psnr_y"] < 35 and 0.05 < r["lpips_alex"] < 0.9 and r["images"] == 4
