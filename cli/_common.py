@@ -48,7 +48,9 @@ def run_app(app: typer.Typer) -> None:
     if debug:
         sys.argv.remove("--debug")
     try:
-        app(standalone_mode=False)
+        rv = app(standalone_mode=False)
+        if isinstance(rv, int) and rv:  # click returns typer.Exit codes instead of raising them here
+            raise SystemExit(rv)
     except UserError as exc:
         if debug:
             raise

@@ -101,6 +101,49 @@ def train(
     console.print(f"release weights: {out}")
 
 
+@app.command()
+def finetune(
+    source: Annotated[str, typer.Option("--from", help="Model name (face-x4, face-x8, ...) or weights folder.")],
+    data: Annotated[Path, typer.Option("--data", help="Your face images (searched recursively; 10 % held out).")],
+    steps: Annotated[int, typer.Option(help="Maximum generator steps.")] = 2000,
+    run_dir: Annotated[Path, typer.Option(help="Run folder; the best weights go to RUN_DIR/best.")] = Path(
+        "runs/sr-finetune"),
+    stage: Annotated[str | None, typer.Option(help="gan or fidelity (default: the source model's stage).")] = None,
+    batch_size: Annotated[int, typer.Option(help="Batch size.")] = 16,
+    eval_every: Annotated[int, typer.Option(help="Validation LPIPS every N steps.")] = 200,
+    patience: Annotated[int, typer.Option(help="Stop after N evaluations without improvement.")] = 5,
+    amp: Annotated[str, typer.Option(help="auto, bf16, fp16, off.")] = "auto",
+    device: Annotated[str, typer.Option(help="auto, cpu, cuda or cuda:N.")] = "auto",
+    seed: Annotated[int, typer.Option(help="Seed.")] = 0,
+    resume: Annotated[bool, typer.Option(help="Continue from the run folder's checkpoint.")] = False,
+    verbose: Annotated[bool, typer.Option("--verbose", "-v", help="Log details.")] = False,
+) -> None:
+    """Fine-tune shipped face SR weights (generator and critic) on your faces, with early stopping on LPIPS."""
+    from srgan_wgan.apps.face_sr import EarlyStopping, finetune_experiment
+    from srgan_wgan.inference import resolve_model_path
+
+    setup_logging(verbose)
+    path = resolve_model_path(source)
+    exp = finetune_experiment(path.parent, str(data), steps, stage, batch_size=batch_size, amp=amp, device=device,
+                              seed=seed, sample_every=eval_every, checkpoint_every=eval_every)
+    exp.validate()
+    if (run_dir / RESUME_FILE).exists() and not resume:
+        raise UserError(f"{run_dir} already holds a training run: pass --resume to continue it or choose another --run-dir")
+    train_crops, val_crops = exp.load_data()
+    if val_crops is None:
+        raise UserError(f"{data}: too few images to hold out a validation split (need about 10 or more)")
+    console.print(f"fine-tuning {path} (x{exp.scale}, {exp.stage}) on {train_crops.images.shape[0]} faces, "
+                  f"validating on {val_crops.images.shape[0]}")
+    trainer = exp.build(run_dir, data=(train_crops, val_crops))
+    with TrainProgress(steps, trainer.step, f"sr finetune x{exp.scale}") as bar:
+        stopper = EarlyStopping(trainer, val_crops, exp.scale, run_dir / "best", every=eval_every,
+                                patience=patience, inner=bar)
+        console.print(f"validation LPIPS-alex before fine-tuning: {stopper.score():.4f}")
+        trainer.callback = stopper
+        trainer.fit(resume=resume)
+    console.print(f"best validation LPIPS-alex {stopper.best:.4f}; weights: {run_dir / 'best'}")
+
+
 @app.command("eval")
 def evaluate(
     data: Annotated[Path, typer.Option("--data", help="Folder of face images (searched recursively).")],

@@ -160,3 +160,27 @@ def test_evaluate_sr_reports_bicubic_baseline(shared_dir) -> None:
     crops = load_face_crops(files, 128, 128 / 250)
     r = evaluate_sr(None, crops.images, 8)
     assert 18 < r["psnr_y"] < 35 and 0.05 < r["lpips_alex"] < 0.9 and r["images"] == 4
+
+
+@pytest.mark.shared
+def test_finetune_continues_from_weights_with_early_stopping(tmp_path, face_folder, shared_dir) -> None:
+    from srgan_wgan.apps.face_sr import EarlyStopping, finetune_experiment
+
+    base = small_experiment(face_folder, steps=3).build(tmp_path / "base", tensorboard=False)
+    base.fit()
+    src = base.export(tmp_path / "release")
+    exp = finetune_experiment(src, str(face_folder), steps=6, device="cpu", amp="off", batch_size=4,
+                              checkpoint_every=2, sample_every=2, log_every=1)
+    assert (exp.scale, exp.num_feat, exp.stage) == (4, 16, "fidelity")
+    trainer = exp.build(tmp_path / "ft", tensorboard=False)
+    for k, v in base.G.state_dict().items():
+        assert torch.equal(trainer.G.state_dict()[k], v)
+    _, val = exp.load_data()
+    stopper = EarlyStopping(trainer, val, exp.scale, tmp_path / "ft" / "best", every=2, patience=1)
+    stopper.best = -1.0  # nothing can beat this: the first evaluation already exhausts the patience
+    trainer.callback = stopper
+    trainer.fit()
+    assert trainer.step == 2 and trainer.stop_requested and len(stopper.history) == 1
+    stopper.best, stopper.bad, trainer.stop_requested = float("inf"), 0, False
+    trainer.fit()
+    assert (tmp_path / "ft" / "best" / "generator.safetensors").exists()

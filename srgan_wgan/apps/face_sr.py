@@ -218,3 +218,73 @@ def evaluate_sr(
         n += x.shape[0]
     return {k: v / n for k, v in sums.items()} | {"images": n}
 
+
+
+class EarlyStopping:
+    """Step callback: every ``every`` steps, validation LPIPS of the EMA generator; exports the best weights and
+    asks the trainer to stop after ``patience`` evaluations without improvement."""
+
+    def __init__(self, trainer: GANTrainer, val: FaceCrops, scale: int, out_dir: str | Path, every: int = 200,
+                 patience: int = 5, limit: int = 64, inner: Any = None) -> None:
+        from srgan_wgan.losses.perceptual import LPIPS
+
+        self.trainer, self.scale, self.out_dir = trainer, scale, Path(out_dir)
+        self.hr = val.images[:limit]
+        self.every, self.patience, self.inner = every, patience, inner
+        self.lpips = LPIPS("alex").to(trainer.device)
+        self.best = float("inf")
+        self.bad = 0
+        self.history: list[tuple[int, float]] = []
+
+    def score(self) -> float:
+        G = self.trainer.G_ema or self.trainer.G
+        was = G.training
+        G.eval()
+        r = evaluate_sr(G, self.hr, self.scale, lpips=self.lpips, device=self.trainer.device)
+        G.train(was)
+        return r["lpips_alex"]
+
+    def __call__(self, step: int, total: int, metrics: dict[str, float]) -> None:
+        if self.inner is not None:
+            self.inner(step, total, metrics)
+        if step % self.every and step != total:
+            return
+        s = self.score()
+        self.history.append((step, s))
+        log.info("step %d: validation LPIPS-alex %.4f (best %.4f)", step, s, self.best)
+        if s < self.best:
+            self.best, self.bad = s, 0
+            self.trainer.export(self.out_dir)
+        else:
+            self.bad += 1
+            if self.bad >= self.patience:
+                self.trainer.stop_requested = True
+
+
+def finetune_experiment(source: str | Path, data: str, steps: int, stage: str | None = None,
+                        **train_overrides: Any) -> SRExperiment:
+    """An :class:`SRExperiment` that continues from released weights (their scale, size and architecture)."""
+    from srgan_wgan.io.weights import read_weights_metadata
+
+    source = Path(source)
+    g_file = source / "generator.safetensors" if source.is_dir() else source
+    meta = read_weights_metadata(g_file)
+    if meta["arch"] != "SRResNet":
+        raise UserError(f"{g_file}: holds a {meta['arch']}, not a face SR generator")
+    cfg, extra = meta["config"], meta["extra"]
+    stage = stage or extra.get("stage", "gan")
+    critic_file = g_file.parent / "critic.safetensors"
+    critic_channels, critic_norm = 64, "none"
+    if critic_file.is_file():
+        ccfg = read_weights_metadata(critic_file)["config"]
+        critic_channels, critic_norm = ccfg["base_channels"], ccfg["norm"]
+    gan = stage == "gan"
+    fields: dict[str, Any] = {"batch_size": 16, "n_critic": 1 if gan else 0, "adv_weight": 0.005, "lr_g": 5e-5,
+                              "lr_d": 5e-5, "betas": (0.0, 0.9) if gan else (0.9, 0.99), "ema_decay": 0.999}
+    train = GANTrainConfig(steps=steps, **{**fields, **train_overrides})
+    return SRExperiment(
+        data=data, scale=cfg["scale"], stage=stage, hr_size=int(extra.get("hr_size", 128)), num_feat=cfg["num_feat"],
+        num_blocks=cfg["num_blocks"], critic_channels=critic_channels, critic_norm=critic_norm,
+        losses=SRLossWeights(1.0, 0.1 if gan else 0.0, 0.1 if gan else 0.0), init_from=str(g_file.parent),
+        val_fraction=0.1, train=train,
+    )

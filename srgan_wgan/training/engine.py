@@ -133,6 +133,7 @@ class GANTrainer:
         self.bad_steps = 0
         self.skipped_steps = 0
         self.fault_hook: Callable[[str, torch.Tensor], torch.Tensor] | None = None  # tests inject NaNs here
+        self.stop_requested = False  # a callback sets this to end fit() early (e.g. early stopping)
 
     # ---- the AMP block ----------------------------------------------------------------------------------
     def autocast(self) -> contextlib.AbstractContextManager[Any]:
@@ -362,6 +363,11 @@ class GANTrainer:
                     logger.plot_losses()
                 if self.callback is not None:
                     self.callback(self.step, total, metrics)
+                if self.stop_requested:
+                    log.info("stopping early at step %d", self.step)
+                    self.save_checkpoint()
+                    logger.plot_losses()
+                    break
         finally:
             logger.close()
         return metrics

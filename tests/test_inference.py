@@ -1,0 +1,145 @@
+"""Inference: image IO edge cases, tiling, face detection and pasting, and the `sr upscale` command."""
+
+from __future__ import annotations
+
+import io
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+from PIL import Image
+
+from srgan_wgan.archs import SRResNet
+from srgan_wgan.errors import UserError, WeightsError
+from srgan_wgan.inference import FaceUpscaler, resolve_model_path
+from srgan_wgan.io.images import read_image, write_image
+from srgan_wgan.io.weights import save_pretrained
+
+
+@pytest.fixture(scope="module")
+def model_path(tmp_path_factory) -> Path:
+    torch.manual_seed(0)
+    G = SRResNet(scale=4, num_feat=8, num_blocks=1)
+    out = tmp_path_factory.mktemp("w") / "tiny-x4"
+    save_pretrained(G, out / "generator.safetensors", {"scale": 4, "hr_size": 128, "task": "face_sr"})
+    return out
+
+
+def rgb_array(h: int = 24, w: int = 32) -> np.ndarray:
+    return np.random.default_rng(0).integers(0, 255, (h, w, 3), dtype=np.uint8)
+
+
+def test_image_modes_round_trip(tmp_path) -> None:
+    rgba = np.dstack([rgb_array(), np.full((24, 32), 100, np.uint8)])
+    Image.fromarray(rgba, "RGBA").save(tmp_path / "a.png")
+    im = read_image(tmp_path / "a.png")
+    assert im.alpha is not None and abs(im.alpha.mean() - 100 / 255) < 1e-6 and im.size == (32, 24)
+    Image.fromarray(rgb_array()[..., 0], "L").save(tmp_path / "g.png")
+    assert read_image(tmp_path / "g.png").grayscale
+    Image.fromarray(rgb_array()).convert("P").save(tmp_path / "p.png")
+    assert read_image(tmp_path / "p.png").rgb.shape == (24, 32, 3)
+    Image.fromarray(rgb_array()).convert("CMYK").save(tmp_path / "c.jpg")
+    assert read_image(tmp_path / "c.jpg").rgb.shape == (24, 32, 3)
+    import cv2
+
+    deep = (np.random.default_rng(1).random((24, 32, 3)) * 65535).astype(np.uint16)
+    cv2.imwrite(str(tmp_path / "d.png"), deep)
+    d = read_image(tmp_path / "d.png")
+    assert d.bit_depth == 16
+    write_image(tmp_path / "d_out.png", d)
+    back = cv2.imread(str(tmp_path / "d_out.png"), cv2.IMREAD_UNCHANGED)
+    assert back.dtype == np.uint16 and np.array_equal(back, deep)
+
+
+def test_exif_orientation_is_applied(tmp_path) -> None:
+    im = Image.fromarray(rgb_array(20, 40))
+    exif = im.getexif()
+    exif[0x0112] = 6  # rotate 90 degrees clockwise when displayed
+    im.save(tmp_path / "r.jpg", exif=exif.tobytes())
+    assert read_image(tmp_path / "r.jpg").size == (20, 40)
+
+
+@pytest.mark.parametrize("kind", ["empty", "text", "truncated_png", "truncated_jpg", "missing", "huge"])
+def test_unreadable_inputs_name_the_file(tmp_path, kind: str) -> None:
+    p = tmp_path / f"bad {kind}é.png"
+    buf = io.BytesIO()
+    Image.fromarray(rgb_array(64, 64)).save(buf, format="PNG" if kind != "truncated_jpg" else "JPEG")
+    data = {"empty": b"", "text": b"hello, not an image", "truncated_png": buf.getvalue()[: len(buf.getvalue()) // 2],
+            "truncated_jpg": buf.getvalue()[: len(buf.getvalue()) // 2], "huge": buf.getvalue()}.get(kind)
+    if data is not None:
+        p.write_bytes(data)
+    with pytest.raises(UserError) as err:
+        read_image(p, max_pixels=1000 if kind == "huge" else 10**8)
+    assert str(p) in str(err.value)
+
+
+def test_write_refuses_to_overwrite_and_leaves_no_temp_files(tmp_path) -> None:
+    im = read_image(_save(tmp_path / "x.png"))
+    write_image(tmp_path / "y.png", im)
+    with pytest.raises(UserError, match="--force"):
+        write_image(tmp_path / "y.png", im)
+    write_image(tmp_path / "y.png", im, force=True)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["x.png", "y.png"]
+
+
+def _save(p: Path, arr: np.ndarray | None = None) -> Path:
+    Image.fromarray(rgb_array() if arr is None else arr).save(p)
+    return p
+
+
+def test_tiled_equals_untiled_away_from_seams(model_path) -> None:
+    lr = np.random.default_rng(2).random((40, 56, 3)).astype(np.float32)
+    whole = FaceUpscaler(model_path, device="cpu", tile=0).enhance(lr)
+    tiled = FaceUpscaler(model_path, device="cpu", tile=24, tile_overlap=6).enhance(lr)
+    assert tiled.shape == whole.shape == (160, 224, 3)
+    assert np.abs(tiled - whole).mean() < 0.01
+
+
+def test_model_resolution_errors(model_path, tmp_path) -> None:
+    with pytest.raises(UserError, match="unknown model"):
+        resolve_model_path("face-x16")
+    with pytest.raises(WeightsError, match="x4 model"):
+        FaceUpscaler(model_path, scale=8, device="cpu")
+    (tmp_path / "junk.safetensors").write_bytes(b"junk")
+    with pytest.raises(WeightsError, match="junk.safetensors"):
+        FaceUpscaler(tmp_path / "junk.safetensors", device="cpu")
+
+
+def test_astronaut_face_is_found_and_output_is_4x(model_path) -> None:
+    skimage_data = pytest.importorskip("skimage.data")
+    from srgan_wgan.io.images import ImageData
+
+    rgb = skimage_data.astronaut().astype(np.float32) / 255
+    small = np.asarray(Image.fromarray(skimage_data.astronaut()).resize((256, 256), Image.Resampling.LANCZOS),
+                       dtype=np.float32) / 255
+    up = FaceUpscaler(model_path, device="cpu")
+    out, report = up.upscale(ImageData(small))
+    assert out.rgb.shape == (1024, 1024, 3) and report.faces_found >= 1 and report.faces_enhanced >= 1
+    _, full = up.upscale(ImageData(rgb))
+    assert full.faces_found >= 1 and full.faces_enhanced == 0  # 512 px photo: the face is already large
+
+
+def cli(*args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([sys.executable, "-m", "srgan_wgan", "sr", "upscale", *args], capture_output=True,
+                          text=True, timeout=300)
+
+
+def test_upscale_batch_keeps_going_and_never_clobbers(model_path, tmp_path) -> None:
+    good = _save(tmp_path / "in" / "good photo.png") if (tmp_path / "in").mkdir() is None else None
+    (tmp_path / "in" / "broken.jpg").write_text("not an image")
+    Image.fromarray(np.dstack([rgb_array(), np.full((24, 32), 7, np.uint8)]), "RGBA").save(tmp_path / "in" / "a.png")
+    out = cli(str(tmp_path / "in"), "-o", str(tmp_path / "out"), "--model", str(model_path), "--device", "cpu")
+    assert out.returncode == 1
+    err_lines = [line for line in out.stderr.splitlines() if line.startswith("error:")]
+    assert len(err_lines) == 1 and "broken.jpg" in err_lines[0]
+    produced = sorted(p.name for p in (tmp_path / "out").iterdir())
+    assert produced == ["a_x4.png", "good photo_x4.png"]
+    a = read_image(tmp_path / "out" / "a_x4.png")
+    assert a.size == (128, 96) and a.alpha is not None and abs(a.alpha.mean() - 7 / 255) < 0.01
+    again = cli(str(good), "-o", str(tmp_path / "out" / "good photo_x4.png"), "--model", str(model_path), "--device", "cpu")
+    assert again.returncode == 1 and "--force" in again.stderr
+    unknown = cli(str(good), "--model", "face-x16")
+    assert unknown.returncode == 2 and unknown.stderr.startswith("error:") and "Traceback" not in unknown.stderr
