@@ -94,6 +94,7 @@ def train(
     console.print(f"{train_crops.images.shape[0]} training / {0 if val_crops is None else val_crops.images.shape[0]} "
                   f"validation faces under {data}")
     trainer = exp.build(run_dir, data=(train_crops, val_crops))
+    save_experiment(exp, run_dir)
     with TrainProgress(cfg.steps, trainer.step, f"sr train x{scale} {stage}") as bar:
         trainer.callback = bar
         trainer.fit(resume=resume)
@@ -144,6 +145,31 @@ def finetune(
     console.print(f"best validation LPIPS-alex {stopper.best:.4f}; weights: {run_dir / 'best'}")
 
 
+def save_experiment(exp: object, run_dir: Path) -> None:
+    """Write the run's experiment config as ``experiment.json`` (read back by ``sr export``)."""
+    from dataclasses import asdict
+
+    from srgan_wgan.io.atomic import atomic_write
+
+    with atomic_write(run_dir / "experiment.json") as tmp:
+        tmp.write_text(json.dumps(asdict(exp), indent=1, default=list))
+
+
+@app.command()
+def export(
+    run_dir: Annotated[Path, typer.Option(help="Run folder with resume.pt and experiment.json.")],
+    out: Annotated[Path, typer.Option("--out", "-o", help="Output folder for the release weights.")],
+    force: Annotated[bool, typer.Option(help="Overwrite existing weights.")] = False,
+) -> None:
+    """Write release weights (EMA generator, raw generator, critic) from a run's latest checkpoint."""
+    from srgan_wgan.apps.face_sr import export_run
+
+    if (out / "generator.safetensors").exists() and not force:
+        raise UserError(f"{out / 'generator.safetensors'}: already exists (use --force to overwrite)")
+    step = export_run(run_dir, out)
+    console.print(f"exported step {step} of {run_dir} to {out}")
+
+
 @app.command("eval")
 def evaluate(
     data: Annotated[Path, typer.Option("--data", help="Folder of face images (searched recursively).")],
@@ -165,6 +191,8 @@ def evaluate(
     from srgan_wgan.utils.device import resolve_device
 
     setup_logging()
+    if hr_size < 64:
+        raise UserError(f"--hr-size must be at least 64 (LPIPS-alex needs it), got {hr_size}")
     dev = resolve_device(device)
     path = model / "generator.safetensors" if model.is_dir() else model
     G = load_pretrained(path, expected_arch="SRResNet", device=dev)

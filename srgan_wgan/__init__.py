@@ -17,6 +17,7 @@ _LAZY: dict[str, str] = {
     "CondGeneratorConfig": "srgan_wgan.archs",
     "ConvCritic": "srgan_wgan.archs",
     "CriticConfig": "srgan_wgan.archs",
+    "FaceUpscaler": "srgan_wgan.inference",
     "GANTask": "srgan_wgan.training",
     "GANTrainConfig": "srgan_wgan.training",
     "GANTrainer": "srgan_wgan.training",

@@ -82,3 +82,44 @@ def test_paint_train_tiny_run_and_refuses_to_clobber(tmp_path, styles) -> None:
     assert again.returncode == 2 and "--resume" in again.stderr
     resumed = cli(*[a if a != "2" else "3" for a in args], "--resume")
     assert resumed.returncode == 0, resumed.stderr
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["--data", "{missing}"], "data folder not found"),
+        (["--data", "{empty}"], "no images"),
+        (["--data", "{styles}", "--scale", "3"], "scale must be one of"),
+        (["--data", "{styles}", "--stage", "sharp"], "unknown stage"),
+        (["--data", "{styles}", "--stage", "gan", "--penalty", "clip", "--penalty-weight", "1"], "no penalty weight"),
+        (["--data", "{styles}", "--hr-size", "100"], "multiple of the scale"),
+    ],
+)
+def test_sr_train_bad_input(tmp_path, styles, args, message) -> None:
+    (tmp_path / "empty").mkdir()
+    fill = {"missing": tmp_path / "missing", "empty": tmp_path / "empty", "styles": styles}
+    run_dir = tmp_path / "run"
+    out = cli("sr", "train", *[a.format(**fill) for a in args], "--run-dir", str(run_dir), "--steps", "1")
+    assert out.returncode == 2, out.stderr
+    lines = [line for line in out.stderr.splitlines() if line.strip()]
+    assert len(lines) == 1 and lines[0].startswith("error:") and message in lines[0], out.stderr
+    assert not run_dir.exists()
+
+
+@pytest.mark.shared
+def test_sr_eval_reports_model_and_bicubic(tmp_path, styles, shared_dir) -> None:
+    import json
+
+    import torch
+
+    from srgan_wgan.archs import SRResNet
+    from srgan_wgan.io.weights import save_pretrained
+
+    torch.manual_seed(0)
+    save_pretrained(SRResNet(scale=4, num_feat=8, num_blocks=1), tmp_path / "m" / "generator.safetensors",
+                    {"scale": 4, "hr_size": 64})
+    out = cli("sr", "eval", "--data", str(styles), "--model", str(tmp_path / "m"), "--hr-size", "64",
+              "--json", str(tmp_path / "r.json"), "--device", "cpu")
+    assert out.returncode == 0, out.stderr
+    r = json.loads((tmp_path / "r.json").read_text())
+    assert r["scale"] == 4 and r["bicubic"]["images"] == 8 and r["model"]["psnr_y"] < r["bicubic"]["psnr_y"]

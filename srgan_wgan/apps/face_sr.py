@@ -288,3 +288,37 @@ def finetune_experiment(source: str | Path, data: str, steps: int, stage: str | 
         losses=SRLossWeights(1.0, 0.1 if gan else 0.0, 0.1 if gan else 0.0), init_from=str(g_file.parent),
         val_fraction=0.1, train=train,
     )
+
+
+def export_run(run_dir: str | Path, out_dir: str | Path) -> int:
+    """Release weights from ``run_dir/resume.pt`` + ``experiment.json`` without building a trainer or loading data.
+
+    Returns the checkpoint's step.
+    """
+    import json
+
+    from srgan_wgan.io.weights import save_pretrained
+    from srgan_wgan.training.checkpoint import RESUME_FILE, load_resume_state
+
+    run_dir, out_dir = Path(run_dir), Path(out_dir)
+    exp_file = run_dir / "experiment.json"
+    if not exp_file.is_file():
+        raise UserError(f"{exp_file}: not found (is {run_dir} an `sr train` run folder?)")
+    raw = json.loads(exp_file.read_text())
+    losses = SRLossWeights(**raw.pop("losses"))
+    train = raw.pop("train")
+    train["betas"] = tuple(train["betas"])
+    exp = SRExperiment(**raw, losses=losses, train=GANTrainConfig(**train))
+    state = load_resume_state(run_dir / RESUME_FILE)
+    G = SRResNet(exp.generator_config())
+    extra = {"task": "face_sr", "scale": exp.scale, "stage": exp.stage, "hr_size": exp.hr_size,
+             "value_range": [0, 1], "step": state["step"], "penalty": exp.train.penalty}
+    G.load_state_dict(state.get("G_ema", state["G"]))
+    save_pretrained(G, out_dir / "generator.safetensors", {**extra, "ema": "G_ema" in state})
+    G.load_state_dict(state["G"])
+    save_pretrained(G, out_dir / "generator_raw.safetensors", {**extra, "ema": False})
+    if "D" in state:
+        D = ConvCritic(exp.critic_config())
+        D.load_state_dict(state["D"])
+        save_pretrained(D, out_dir / "critic.safetensors", extra)
+    return int(state["step"])
