@@ -64,6 +64,7 @@ def train(
     device: Annotated[str, typer.Option(help="auto, cpu, cuda or cuda:N.")] = "auto",
     seed: Annotated[int, typer.Option(help="Seed; one seed makes a CPU run bit-reproducible.")] = 0,
     cache_dir: Annotated[Path | None, typer.Option(help="Cache decoded HR crops here.")] = None,
+    degrade: Annotated[bool, typer.Option(help="Random blur/noise/JPEG on the LR side (for real photos).")] = False,
     sample_every: Annotated[int, typer.Option(help="Write a sample grid every N steps.")] = 500,
     checkpoint_every: Annotated[int, typer.Option(help="Write resume.pt every N steps.")] = 500,
     resume: Annotated[bool, typer.Option(help="Continue from the run folder's checkpoint.")] = False,
@@ -71,6 +72,7 @@ def train(
 ) -> None:
     """Train a face SR generator: the fidelity stage (L1), then the GAN stage from it (--init-from)."""
     from srgan_wgan.apps.face_sr import SRExperiment, SRLossWeights
+    from srgan_wgan.data.faces import Degradations
 
     setup_logging(verbose)
     gan = stage == "gan"
@@ -84,7 +86,8 @@ def train(
     exp = SRExperiment(data=str(data), scale=scale, stage=stage, hr_size=hr_size, crop_fraction=crop_fraction,
                        num_feat=num_feat, num_blocks=num_blocks, critic_norm=critic_norm, losses=weights,
                        init_from=str(init_from) if init_from else None,
-                       cache_dir=str(cache_dir) if cache_dir else None, train=cfg)
+                       cache_dir=str(cache_dir) if cache_dir else None,
+                       degradations=Degradations() if degrade else None, train=cfg)
     exp.validate()
     if gan and init_from is None and not resume:
         console.print("note: the gan stage usually starts from a fidelity model (--init-from)")

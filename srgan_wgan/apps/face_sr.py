@@ -18,11 +18,13 @@ from torch import nn
 
 from srgan_wgan.archs import ConvCritic, CriticConfig, SRResNet, SRResNetConfig
 from srgan_wgan.data.faces import (
+    Degradations,
     FaceCrops,
     FaceSRDataset,
     PairedAugment,
     bicubic_upscale,
     face_folder_splits,
+    degrade_lr,
     make_lr,
 )
 from srgan_wgan.errors import ConfigError, UserError
@@ -60,6 +62,7 @@ class SRExperiment:
     losses: SRLossWeights = field(default_factory=SRLossWeights)
     init_from: str | None = None
     cache_dir: str | None = None
+    degradations: Degradations | None = None
     train: GANTrainConfig = field(default_factory=lambda: GANTrainConfig(n_critic=0, batch_size=16, lr_g=2e-4,
                                                                            betas=(0.9, 0.99), ema_decay=0.999))
 
@@ -100,7 +103,7 @@ class SRExperiment:
         D = ConvCritic(self.critic_config()) if self.stage == "gan" else None
         if self.init_from:
             init_models(self.init_from, G, D)
-        task = SRTask(self.scale, self.losses, asdict(self), val)
+        task = SRTask(self.scale, self.losses, asdict(self), val, degradations=self.degradations)
         return GANTrainer(G, D, task, FaceSRDataset(train, PairedAugment()), self.train, run_dir,
                           tensorboard=tensorboard)
 
@@ -133,8 +136,9 @@ class SRTask(GANTask):
     """Batches are HR crops; the condition is their bicubic LR; the generator maps LR to SR."""
 
     def __init__(self, scale: int, weights: SRLossWeights, experiment: dict[str, Any],
-                 val: FaceCrops | None = None, grid_size: int = 8) -> None:
+                 val: FaceCrops | None = None, grid_size: int = 8, degradations: Degradations | None = None) -> None:
         self.scale = scale
+        self.degradations = degradations
         self.weights = weights
         self.experiment = experiment
         self._perceptual: nn.Module | None = None
@@ -142,7 +146,10 @@ class SRTask(GANTask):
         self.val_hr = val.images[:grid_size].float() / 255 if val is not None else None
 
     def prepare(self, batch: Any, device: torch.device) -> tuple[torch.Tensor, torch.Tensor]:
-        hr = batch.to(device, non_blocking=True)
+        hr, seeds = batch if isinstance(batch, (tuple, list)) else (batch, None)
+        hr = hr.to(device, non_blocking=True)
+        if self.degradations is not None and seeds is not None:
+            return hr, degrade_lr(hr, self.scale, seeds, self.degradations)
         return hr, make_lr(hr, self.scale)
 
     def generate(self, generator: nn.Module, real: torch.Tensor, cond: torch.Tensor | None,
@@ -306,6 +313,8 @@ def export_run(run_dir: str | Path, out_dir: str | Path) -> int:
         raise UserError(f"{exp_file}: not found (is {run_dir} an `sr train` run folder?)")
     raw = json.loads(exp_file.read_text())
     losses = SRLossWeights(**raw.pop("losses"))
+    deg = raw.pop("degradations", None)
+    raw["degradations"] = Degradations(**{**deg, "jpeg_quality": tuple(deg["jpeg_quality"])}) if deg else None
     train = raw.pop("train")
     train["betas"] = tuple(train["betas"])
     exp = SRExperiment(**raw, losses=losses, train=GANTrainConfig(**train))

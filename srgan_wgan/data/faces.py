@@ -137,12 +137,13 @@ class FaceSRDataset(Dataset):
     def __len__(self) -> int:
         return self.crops.images.shape[0]
 
-    def __getitem__(self, item: tuple[int, int] | int) -> torch.Tensor:
+    def __getitem__(self, item: tuple[int, int] | int) -> tuple[torch.Tensor, torch.Tensor]:
+        """``(hr, seed)``: the seed also drives the optional LR degradations (:func:`degrade_lr`)."""
         index, seed = item if isinstance(item, tuple) else (item, 0)
         x = self.crops.images[index]
         if self.augment is not None:
             x = torch.from_numpy(np.ascontiguousarray(self.augment(x.permute(1, 2, 0).numpy(), seed))).permute(2, 0, 1)
-        return x.float() / 255.0
+        return x.float() / 255.0, torch.tensor(seed, dtype=torch.int64)
 
 
 def make_lr(hr: torch.Tensor, scale: int) -> torch.Tensor:
@@ -150,6 +151,50 @@ def make_lr(hr: torch.Tensor, scale: int) -> torch.Tensor:
     from kornia.geometry.transform import rescale
 
     return rescale(hr, 1.0 / scale, interpolation="bicubic", antialias=True).clamp(0, 1)
+
+
+@dataclass
+class Degradations:
+    """Optional LR degradations for models meant for real photos (off by default: clean bicubic LR).
+
+    Per sample, drawn from its seed: Gaussian blur (before downscaling) with sigma in ``[0, blur_sigma]``,
+    Gaussian noise with std in ``[0, noise_std]`` and JPEG at quality in ``jpeg_quality`` (each applied with
+    probability ``p``).
+    """
+
+    blur_sigma: float = 1.2
+    noise_std: float = 0.02
+    jpeg_quality: tuple[int, int] = (50, 95)
+    p: float = 0.5
+
+
+def degrade_lr(hr: torch.Tensor, scale: int, seeds: torch.Tensor, cfg: Degradations) -> torch.Tensor:
+    """LR from HR with per-sample random blur, noise and JPEG (deterministic given the seeds)."""
+    import io
+
+    from kornia.filters import gaussian_blur2d
+
+    out = []
+    for x, seed in zip(hr, seeds.tolist()):
+        g = torch.Generator().manual_seed(int(seed) ^ 0x5EED)
+        u = torch.rand(6, generator=g).tolist()
+        x = x[None]
+        if u[0] < cfg.p and cfg.blur_sigma > 0:
+            sigma = 0.2 + u[1] * cfg.blur_sigma
+            k = 2 * int(3 * sigma * scale / 2) + 1
+            x = gaussian_blur2d(x, (k, k), (sigma * scale / 2, sigma * scale / 2))
+        lr = make_lr(x, scale)
+        if u[2] < cfg.p and cfg.noise_std > 0:
+            lr = (lr + torch.randn(lr.shape, generator=g).to(lr.device) * u[3] * cfg.noise_std).clamp(0, 1)
+        if u[4] < cfg.p:
+            q = int(cfg.jpeg_quality[0] + u[5] * (cfg.jpeg_quality[1] - cfg.jpeg_quality[0]))
+            arr = (lr[0].permute(1, 2, 0).cpu().numpy() * 255 + 0.5).astype(np.uint8)
+            buf = io.BytesIO()
+            Image.fromarray(arr).save(buf, format="JPEG", quality=q)
+            dec = np.asarray(Image.open(io.BytesIO(buf.getvalue())).convert("RGB"), dtype=np.float32) / 255
+            lr = torch.from_numpy(dec).permute(2, 0, 1)[None].to(lr.device)
+        out.append(lr)
+    return torch.cat(out)
 
 
 def bicubic_upscale(lr: torch.Tensor, scale: int) -> torch.Tensor:
