@@ -75,6 +75,145 @@ def train(
     console.print(f"release weights: {out}")
 
 
+def _to_pil(img: "torch.Tensor", size: int | None):  # noqa: F821 - torch imported lazily
+    from PIL import Image
+
+    arr = (img.clamp(0, 1).permute(1, 2, 0).numpy() * 255 + 0.5).astype("uint8")
+    im = Image.fromarray(arr)
+    return im.resize((size, size), Image.Resampling.LANCZOS) if size and size != im.width else im
+
+
+def _grid(images: "torch.Tensor", nrow: int, size: int | None):  # noqa: F821
+    from PIL import Image
+
+    tiles = [_to_pil(x, size) for x in images]
+    w = tiles[0].width
+    rows = (len(tiles) + nrow - 1) // nrow
+    pad = 2
+    canvas = Image.new("RGB", (nrow * (w + pad) + pad, rows * (w + pad) + pad), "white")
+    for i, t in enumerate(tiles):
+        canvas.paste(t, (pad + (i % nrow) * (w + pad), pad + (i // nrow) * (w + pad)))
+    return canvas
+
+
+def _save(im, path: Path, force: bool) -> None:
+    import io
+
+    from srgan_wgan.io.atomic import atomic_write
+
+    if path.exists() and not force:
+        raise UserError(f"{path}: already exists (use --force to overwrite)")
+    fmt = {".png": "PNG", ".jpg": "JPEG", ".jpeg": "JPEG", ".webp": "WEBP"}.get(path.suffix.lower())
+    if fmt is None:
+        raise UserError(f"{path}: unsupported output format (use .png, .jpg or .webp)")
+    if not path.parent.exists():
+        raise UserError(f"{path.parent}: output folder does not exist")
+    buf = io.BytesIO()
+    im.save(buf, format=fmt)
+    try:
+        with atomic_write(path) as tmp:
+            tmp.write_bytes(buf.getvalue())
+    except OSError as exc:
+        raise UserError(f"{path}: cannot write ({exc.strerror or exc})") from None
+
+
+@app.command()
+def generate(
+    style: Annotated[str, typer.Option(help="Style name (case and separators ignored: ukiyo-e = Ukiyo_e).")],
+    n: Annotated[int, typer.Option("-n", help="Number of paintings.")] = 16,
+    seed: Annotated[int, typer.Option(help="Seed; image i depends only on (seed, i, style).")] = 0,
+    output: Annotated[Path | None, typer.Option("--output", "-o", help="Grid image to write.")] = None,
+    out_dir: Annotated[Path | None, typer.Option(help="Write each painting to this folder instead.")] = None,
+    truncation: Annotated[float | None, typer.Option(help="Truncation T (< 1: more typical, less varied).")] = None,
+    model: Annotated[str, typer.Option(help="Model name or weights path.")] = "wikiart-64",
+    size: Annotated[int | None, typer.Option(help="Upscale each painting to this size (64, 128, 256; Lanczos).")] = None,
+    nrow: Annotated[int, typer.Option(help="Paintings per grid row.")] = 8,
+    device: Annotated[str, typer.Option(help="auto, cpu, cuda or cuda:N.")] = "auto",
+    force: Annotated[bool, typer.Option(help="Overwrite existing files.")] = False,
+) -> None:
+    """Draw new paintings of a style."""
+    from srgan_wgan.apps.paint import PaintGenerator
+
+    setup_logging()
+    if n < 1:
+        raise UserError(f"-n must be at least 1, got {n}")
+    if size is not None and size not in (64, 128, 256):
+        raise UserError(f"--size must be 64, 128 or 256, got {size}")
+    if output is not None and out_dir is not None:
+        raise UserError("give either -o (a grid) or --out-dir (one file per painting), not both")
+    gen = PaintGenerator(model, device)
+    name = gen.styles[gen.style_index(style)]
+    images = gen.generate(style, n=n, seed=seed, truncation=truncation)
+    if out_dir is not None:
+        out_dir.mkdir(parents=True, exist_ok=True)
+        paths = [out_dir / f"{name}_seed{seed}_{i:04d}.png" for i in range(n)]
+        if not force:
+            for p in paths:
+                if p.exists():
+                    raise UserError(f"{p}: already exists (use --force to overwrite)")
+        for p, img in zip(paths, images):
+            _save(_to_pil(img, size), p, force=True)
+        console.print(f"{n} {name} paintings -> {out_dir}")
+    else:
+        dst = output or Path(f"{name}_seed{seed}.png")
+        _save(_grid(images, nrow, size), dst, force)
+        console.print(f"{n} {name} paintings -> {dst}")
+
+
+@app.command()
+def styles(
+    model: Annotated[str, typer.Option(help="Model name or weights path.")] = "wikiart-64",
+) -> None:
+    """List a model's styles with the number of training paintings of each."""
+    from rich.table import Table
+
+    from srgan_wgan.apps.paint import PaintGenerator
+
+    gen = PaintGenerator(model, "cpu")
+    table = Table(title=f"styles of {gen.path}")
+    table.add_column("style")
+    table.add_column("training paintings", justify="right")
+    for s in gen.styles:
+        table.add_row(s, str(gen.counts.get(s, "?")))
+    console.print(table)
+
+
+@app.command()
+def interpolate(
+    from_style: Annotated[str, typer.Option("--from", help="Start style.")],
+    to_style: Annotated[str, typer.Option("--to", help="End style.")],
+    steps: Annotated[int, typer.Option(help="Frames from one style to the other.")] = 8,
+    rows: Annotated[int, typer.Option(help="Latents (grid rows).")] = 4,
+    seed: Annotated[int, typer.Option(help="Seed of the latents.")] = 0,
+    output: Annotated[Path, typer.Option("--output", "-o", help="Grid (.png/.jpg) or animation (.gif).")] = Path(
+        "interpolation.png"),
+    model: Annotated[str, typer.Option(help="Model name or weights path.")] = "wikiart-64",
+    size: Annotated[int | None, typer.Option(help="Upscale each frame to this size.")] = None,
+    device: Annotated[str, typer.Option(help="auto, cpu, cuda or cuda:N.")] = "auto",
+    force: Annotated[bool, typer.Option(help="Overwrite an existing file.")] = False,
+) -> None:
+    """Interpolate the style embedding between two styles (rows = latents): a grid or a GIF."""
+    import io
+
+    from srgan_wgan.apps.paint import PaintGenerator
+    from srgan_wgan.io.atomic import atomic_write
+
+    gen = PaintGenerator(model, device)
+    frames = gen.interpolate(from_style, to_style, steps=steps, seed=seed, rows=rows)
+    if output.suffix.lower() == ".gif":
+        if output.exists() and not force:
+            raise UserError(f"{output}: already exists (use --force to overwrite)")
+        pics = [_grid(frames[:, t], rows, size) for t in range(steps)]
+        pics = pics + pics[-2:0:-1]
+        buf = io.BytesIO()
+        pics[0].save(buf, format="GIF", save_all=True, append_images=pics[1:], duration=150, loop=0)
+        with atomic_write(output) as tmp:
+            tmp.write_bytes(buf.getvalue())
+    else:
+        _save(_grid(frames.flatten(0, 1), steps, size), output, force)
+    console.print(f"{from_style} -> {to_style}: {output}")
+
+
 def main() -> None:
     """Console-script entry point."""
     run_app(app)

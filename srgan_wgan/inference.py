@@ -24,6 +24,7 @@ import torch
 from PIL import Image
 
 from srgan_wgan.errors import UserError, WeightsError
+from srgan_wgan.io.hub import resolve_weights
 from srgan_wgan.io.images import ImageData
 from srgan_wgan.io.weights import load_pretrained
 from srgan_wgan.utils.device import resolve_device
@@ -37,17 +38,6 @@ FACE_MODELS: dict[str, str] = {
     "face-x8-fidelity": "face-x8-fidelity",
 }
 DEFAULT_MODEL = {4: "face-x4", 8: "face-x8"}
-RELEASE_URL = "https://github.com/srgan-wgan/srgan-wgan/releases/download/v{version}/{name}.safetensors"
-
-
-def weights_dirs() -> list[Path]:
-    """Where named models are looked up: ``$SRGAN_WGAN_WEIGHTS``, the checkout's ``weights/``, the user cache."""
-    dirs = []
-    if os.environ.get("SRGAN_WGAN_WEIGHTS"):
-        dirs.append(Path(os.environ["SRGAN_WGAN_WEIGHTS"]))
-    dirs.append(Path(__file__).resolve().parents[1] / "weights")
-    dirs.append(Path.home() / ".cache" / "srgan_wgan" / "weights")
-    return dirs
 
 
 def resolve_model_path(model: str | os.PathLike[str] | None, scale: int | None = None) -> Path:
@@ -56,23 +46,7 @@ def resolve_model_path(model: str | os.PathLike[str] | None, scale: int | None =
         if scale not in DEFAULT_MODEL:
             raise UserError(f"--scale must be 4 or 8, got {scale}")
         model = DEFAULT_MODEL[scale]
-    p = Path(model)
-    if p.exists():
-        p = p / "generator.safetensors" if p.is_dir() else p
-        if not p.is_file():
-            raise WeightsError(f"{model}: no generator.safetensors in this folder")
-        return p
-    name = str(model)
-    if name not in FACE_MODELS:
-        raise UserError(f"unknown model {name!r}: use one of {', '.join(FACE_MODELS)} or a path to weights")
-    for d in weights_dirs():
-        f = d / FACE_MODELS[name] / "generator.safetensors"
-        if f.is_file():
-            return f
-    raise WeightsError(
-        f"model {name!r} is not installed (looked in {', '.join(str(d) for d in weights_dirs())}); "
-        f"download it from {RELEASE_URL.format(version='<version>', name=name)} into one of them"
-    )
+    return resolve_weights(model, tuple(FACE_MODELS))
 
 
 @dataclass

@@ -16,6 +16,7 @@ from torch.utils.data import Dataset
 from srgan_wgan.apps.digits import ClassConditionalTask
 from srgan_wgan.archs import CondGenerator, CondGeneratorConfig, ConvCritic, CriticConfig
 from srgan_wgan.data.folders import DecodedFolder, decode_class_folders, scan_class_folders
+from srgan_wgan.errors import UserError
 from srgan_wgan.training import GANTrainConfig, GANTrainer
 from srgan_wgan.utils.device import resolve_device
 from srgan_wgan.utils.seed import seed_everything
@@ -94,3 +95,92 @@ class PaintTask(ClassConditionalTask):
 
     def release_extra(self) -> dict[str, Any]:
         return {**super().release_extra(), "task": "paint", "class_counts": self.counts}
+
+
+PAINT_MODELS: tuple[str, ...] = ("wikiart-64",)
+DEFAULT_PAINT_MODEL = "wikiart-64"
+
+
+def normalize_style(name: str) -> str:
+    """Case- and separator-insensitive key: ``"Ukiyo-e"``, ``"ukiyo_e"`` and ``"UKIYO E"`` all give ``"ukiyoe"``."""
+    return "".join(ch for ch in name.casefold() if ch.isalnum())
+
+
+def truncated_normal(shape: tuple[int, ...], generator: torch.Generator, truncation: float | None) -> torch.Tensor:
+    """Standard normal samples; with ``truncation`` T, values with ``|z| > T`` are redrawn (BigGAN's trick)."""
+    z = torch.randn(shape, generator=generator)
+    if truncation is None:
+        return z
+    if truncation <= 0:
+        raise UserError(f"--truncation must be > 0, got {truncation}")
+    for _ in range(100):
+        bad = z.abs() > truncation
+        if not bad.any():
+            break
+        z[bad] = torch.randn(int(bad.sum()), generator=generator)
+    return z.clamp(-truncation, truncation)
+
+
+class PaintGenerator:
+    """Generate paintings of a style from released weights (``paint generate`` / ``styles`` / ``interpolate``).
+
+    Each sample ``i`` of a call seeded with ``seed`` draws its latent from its own generator
+    (:func:`~srgan_wgan.utils.seed.sample_seed`), so an image depends only on ``(seed, i, style)``, never on ``n``
+    or the batch size.
+    """
+
+    def __init__(self, model: str | Path = DEFAULT_PAINT_MODEL, device: str = "auto") -> None:
+        from srgan_wgan.io.hub import resolve_weights
+        from srgan_wgan.io.weights import load_pretrained
+
+        self.path = resolve_weights(model, PAINT_MODELS)
+        self.device = resolve_device(device)
+        self.G = load_pretrained(self.path, expected_arch="CondGenerator", device=self.device)
+        extra = self.G.weights_metadata["extra"]
+        self.styles: list[str] = list(extra.get("class_names") or [str(i) for i in range(self.G.config.num_classes)])
+        self.counts: dict[str, int] = dict(extra.get("class_counts") or {})
+
+    def style_index(self, style: str) -> int:
+        """Index of ``style`` (normalised match); :class:`UserError` listing the valid styles otherwise."""
+        key = normalize_style(style)
+        for i, s in enumerate(self.styles):
+            if normalize_style(s) == key:
+                return i
+        raise UserError(f"unknown style {style!r}; this model has: {', '.join(self.styles)}")
+
+    def latents(self, n: int, seed: int, truncation: float | None = None, start: int = 0) -> torch.Tensor:
+        from srgan_wgan.utils.seed import sample_seed
+
+        if n < 1:
+            raise UserError(f"-n must be at least 1, got {n}")
+        zs = [truncated_normal((self.G.z_dim,), torch.Generator().manual_seed(sample_seed(seed, i)), truncation)
+              for i in range(start, start + n)]
+        return torch.stack(zs)
+
+    @torch.no_grad()
+    def generate(self, style: str, n: int = 16, seed: int = 0, truncation: float | None = None,
+                 batch_size: int = 64) -> torch.Tensor:
+        """``(n, 3, r, r)`` images in ``[0, 1]``."""
+        y = self.style_index(style)
+        z = self.latents(n, seed, truncation)
+        out = []
+        for i in range(0, n, batch_size):
+            zb = z[i : i + batch_size].to(self.device)
+            out.append(self.G(zb, torch.full((zb.shape[0],), y, device=self.device)).float().cpu())
+        return (torch.cat(out) + 1) / 2
+
+    @torch.no_grad()
+    def interpolate(self, style_a: str, style_b: str, steps: int = 8, seed: int = 0, rows: int = 4,
+                    truncation: float | None = None) -> torch.Tensor:
+        """``(rows, steps, 3, r, r)``: each row one latent, its style embedding moving linearly from a to b."""
+        if steps < 2:
+            raise UserError(f"--steps must be at least 2, got {steps}")
+        ea, eb = (self.G.embed.weight[self.style_index(s)] for s in (style_a, style_b))
+        t = torch.linspace(0, 1, steps, device=self.device)[:, None]
+        emb = (1 - t) * ea + t * eb
+        z = self.latents(rows, seed, truncation).to(self.device)
+        frames = []
+        for r in range(rows):
+            zr = z[r : r + 1].expand(steps, -1)
+            frames.append(self.G(zr, torch.zeros(steps, dtype=torch.long, device=self.device), embedding=emb))
+        return (torch.stack(frames).float().cpu() + 1) / 2
