@@ -133,3 +133,17 @@ def test_clip_with_batchnorm_is_allowed_and_defaults_follow_the_papers() -> None
     gp = GANTrainConfig()
     assert (gp.resolved_optimizer, gp.resolved_lr_d, gp.betas, gp.resolved_penalty_weight, gp.n_critic) == (
         "adam", 1e-4, (0.0, 0.9), 10.0, 5)
+
+
+def test_class_balanced_sampler_is_balanced_and_resumable() -> None:
+    from srgan_wgan.data.sampler import ResumableBatchSampler
+
+    labels = torch.tensor([0] * 90 + [1] * 10)
+    counts = torch.bincount(labels).double()
+    s = ResumableBatchSampler(100, 20, seed=3, weights=1.0 / counts[labels])
+    it = iter(s)
+    drawn = torch.tensor([i for _ in range(50) for i, _ in next(it)])
+    share = (labels[drawn] == 1).double().mean().item()
+    assert 0.45 < share < 0.55  # uniform sampling would give 0.10
+    resumed = iter(ResumableBatchSampler(100, 20, seed=3, start_batch=7, weights=1.0 / counts[labels]))
+    assert next(resumed) == s.batch(7)

@@ -25,10 +25,13 @@ from srgan_wgan.utils.seed import seed_everything
 class PaintingDataset(Dataset):
     """Decoded paintings as ``[-1, 1]`` floats with a horizontal flip drawn from the per-sample seed."""
 
-    def __init__(self, folder: DecodedFolder, flip: bool = True) -> None:
+    def __init__(self, folder: DecodedFolder, flip: bool = True, balanced: bool = True) -> None:
         self.folder = folder
         self.flip = flip
         self.class_names = folder.class_names
+        counts = torch.bincount(folder.labels, minlength=len(folder.class_names)).double()
+        self.sample_weights = (1.0 / counts[folder.labels]) if balanced else None
+        """Class-balanced sampling: every style is drawn equally often, whatever its count."""
 
     def __len__(self) -> int:
         return self.folder.images.shape[0]

@@ -18,7 +18,10 @@ from srgan_wgan.utils.seed import sample_seed
 class ResumableBatchSampler:
     """Infinite batch sampler yielding lists of ``(dataset_index, sample_seed)`` (drop-last per epoch)."""
 
-    def __init__(self, num_items: int, batch_size: int, seed: int, start_batch: int = 0) -> None:
+    def __init__(self, num_items: int, batch_size: int, seed: int, start_batch: int = 0,
+                 weights: torch.Tensor | None = None) -> None:
+        """``weights`` (one per item): draw each epoch's items with replacement in proportion to them (e.g.
+        ``1 / class_count`` for class-balanced sampling) instead of a permutation."""
         if num_items < 1:
             raise ValueError("cannot sample from an empty dataset")
         self.num_items = num_items
@@ -26,9 +29,15 @@ class ResumableBatchSampler:
         self.seed = seed
         self.start_batch = start_batch
         self.batches_per_epoch = max(1, num_items // batch_size)
+        self.weights = None if weights is None else torch.as_tensor(weights, dtype=torch.float64)
+        if self.weights is not None and (self.weights.shape != (num_items,) or not (self.weights >= 0).all()):
+            raise ValueError("weights must be one non-negative value per item")
 
     def _permutation(self, epoch: int) -> torch.Tensor:
         g = torch.Generator().manual_seed(self.seed * 1_000_003 + epoch)
+        if self.weights is not None:
+            n = max(self.num_items, self.batch_size)
+            return torch.multinomial(self.weights, n, replacement=True, generator=g)
         perm = torch.randperm(self.num_items, generator=g)
         if self.num_items < self.batch_size:  # tiny datasets: repeat to fill one batch
             reps = -(-self.batch_size // self.num_items)

@@ -144,7 +144,8 @@ class GANTrainer:
 
     # ---- data -------------------------------------------------------------------------------------------
     def _batches(self) -> Iterator[Any]:
-        sampler = ResumableBatchSampler(len(self.dataset), self.config.batch_size, self.config.seed, self.batches)
+        sampler = ResumableBatchSampler(len(self.dataset), self.config.batch_size, self.config.seed, self.batches,
+                                        weights=getattr(self.dataset, "sample_weights", None))
         loader = DataLoader(
             self.dataset,
             batch_sampler=sampler,
