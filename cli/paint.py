@@ -36,6 +36,7 @@ def train(
     steps: Annotated[int, typer.Option(help="Generator steps.")] = 20000,
     batch_size: Annotated[int, typer.Option(help="Batch size.")] = 64,
     resolution: Annotated[int, typer.Option(help="Training resolution (power of two).")] = 64,
+    holdout: Annotated[float, typer.Option(help="Fraction per style held out for `paint eval` (never trained on).")] = 0.1,
     penalty: Annotated[str, typer.Option(help=f"Critic regulariser: {', '.join(PENALTIES)}.")] = "gp",
     penalty_weight: Annotated[
         float | None, typer.Option(help="Penalty weight (default: gp/lp 10, r1 5; none for clip).")
@@ -62,7 +63,7 @@ def train(
         checkpoint_every=checkpoint_every,
     )
     exp = PaintExperiment(data=str(data), resolution=resolution, critic_norm=critic_norm, base_channels=base_channels,
-                          train=cfg)
+                          holdout=holdout, train=cfg)
     classes = exp.validate()  # config and data checks: nothing has been written yet
     if (run_dir / RESUME_FILE).exists() and not resume:
         raise UserError(f"{run_dir} already holds a training run: pass --resume to continue it or choose another --run-dir")
@@ -212,6 +213,44 @@ def interpolate(
     else:
         _save(_grid(frames.flatten(0, 1), steps, size), output, force)
     console.print(f"{from_style} -> {to_style}: {output}")
+
+
+@app.command("eval")
+def evaluate(
+    data: Annotated[Path, typer.Option("--data", help="Folder with one sub-folder per style (same as for training).")],
+    model: Annotated[str, typer.Option(help="Model name or weights path.")] = "wikiart-64",
+    n_per_style: Annotated[int, typer.Option(help="Generated paintings per style.")] = 100,
+    holdout: Annotated[float, typer.Option(help="Held-out fraction per style (as in training).")] = 0.1,
+    json_out: Annotated[Path | None, typer.Option("--json", help="Write all metrics here as JSON.")] = None,
+    device: Annotated[str, typer.Option(help="auto, cpu, cuda or cuda:N.")] = "auto",
+    seed: Annotated[int, typer.Option(help="Seed of the generated samples.")] = 0,
+) -> None:
+    """FID/KID vs held-out paintings, style accuracy (generated vs real) and LPIPS diversity, per style."""
+    import json
+
+    from rich.table import Table
+
+    from srgan_wgan.apps.paint import evaluate_paint
+
+    setup_logging()
+    if n_per_style < 2:
+        raise UserError(f"--n-per-style must be at least 2, got {n_per_style}")
+    r = evaluate_paint(model, data, n_per_style=n_per_style, holdout=holdout, device=device, seed=seed)
+
+    def fmt(v: object, p: int = 3) -> str:
+        return "-" if v is None else f"{v:.{p}f}" if isinstance(v, float) else str(v)
+
+    table = Table(title=f"{r['model']} on {r['heldout_real']} held-out paintings ({r['resolution']} px)"
+                  + ("" if r["fid_available"] else " - FID/KID skipped: Inception not installed"))
+    for col in ("style", "held-out", "FID", "KID", "style acc gen", "style acc real", "LPIPS div gen", "LPIPS div real"):
+        table.add_column(col)
+    for name, row in [*r["per_style"].items(), ("overall", {**r["overall"], "real_heldout": r["heldout_real"]})]:
+        table.add_row(name, str(row["real_heldout"]), fmt(row.get("fid"), 1), fmt(row.get("kid"), 4),
+                      fmt(row["style_acc_generated"]), fmt(row["style_acc_real"]), fmt(row["lpips_div_generated"]),
+                      fmt(row["lpips_div_real"]))
+    console.print(table)
+    if json_out:
+        json_out.write_text(json.dumps(r, indent=1))
 
 
 def main() -> None:

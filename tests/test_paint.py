@@ -114,3 +114,54 @@ def test_generate_never_overwrites_without_force(model, tmp_path) -> None:
     assert out.returncode == 2 and "--force" in out.stderr and dst.read_bytes() == b"keep me"
     out = paint("generate", "--style", "pop art", "--model", str(model), "-o", str(dst), "--force")
     assert out.returncode == 0 and dst.read_bytes() != b"keep me"
+
+
+def test_frechet_and_kernel_distances_against_known_values() -> None:
+    import numpy as np
+
+    from srgan_wgan.gan_metrics import frechet_distance, kernel_inception_distance
+
+    rng = np.random.default_rng(0)
+    a = rng.normal(size=(2000, 4))
+    assert frechet_distance(a, a) == pytest.approx(0.0, abs=1e-6)
+    # same covariance, mean shifted by (1, 1, 0, 0): FID = |shift|^2 = 2
+    assert frechet_distance(a, a + np.array([1.0, 1.0, 0, 0])) == pytest.approx(2.0, abs=1e-6)
+    # isotropic N(0, I) vs N(0, 4I) in 4-d: trace(I + 4I - 2*2I) = 4
+    b = rng.normal(size=(4000, 4))
+    assert frechet_distance(b, 2 * rng.normal(size=(4000, 4))) == pytest.approx(4.0, rel=0.1)
+    same = kernel_inception_distance(a[:1000], a[1000:], subsets=10, subset_size=500)
+    diff = kernel_inception_distance(a[:1000], a[1000:] + 1.0, subsets=10, subset_size=500)
+    assert abs(same) < 0.01 and diff > 0.1
+
+
+@pytest.fixture
+def painting_folder(tmp_path) -> Path:
+    import numpy as np
+
+    rng = np.random.default_rng(0)
+    root = tmp_path / "paintings"
+    for style, colour in (("Impressionism", (200, 60, 40)), ("Ukiyo_e", (30, 60, 200)), ("Pop_Art", (40, 200, 60))):
+        (root / style).mkdir(parents=True)
+        for i in range(30):
+            arr = np.clip(rng.normal(colour, 40, (24, 24, 3)), 0, 255).astype(np.uint8)
+            Image.fromarray(arr).save(root / style / f"{style}_{i}.png")
+    return root
+
+
+@pytest.mark.shared
+def test_paint_eval_reports_every_metric(model, painting_folder, tmp_path, shared_dir) -> None:
+    import json
+
+    out = paint("eval", "--data", str(painting_folder), "--model", str(model), "--n-per-style", "8",
+                "--json", str(tmp_path / "e.json"), "--device", "cpu", "--holdout", "0.3")
+    assert out.returncode == 0, out.stderr
+    r = json.loads((tmp_path / "e.json").read_text())
+    assert set(r["per_style"]) == set(STYLES) and r["heldout_real"] > 10
+    assert r["overall"]["style_acc_real"] >= 0.9  # the colours separate the styles: the probe must learn that
+    assert 0 <= r["overall"]["lpips_div_generated"] and 0 < r["overall"]["lpips_div_real"]
+    from srgan_wgan.gan_metrics import find_fid_inception
+
+    if find_fid_inception() is not None:
+        assert r["fid_available"] and r["overall"]["fid"] > 0
+    else:
+        assert r["overall"]["fid"] is None and "FID/KID skipped" in out.stdout + out.stderr

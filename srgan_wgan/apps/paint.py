@@ -10,6 +10,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import torch
 from torch.utils.data import Dataset
 
@@ -54,11 +55,14 @@ class PaintExperiment:
     base_channels: int = 64
     z_dim: int = 128
     embed_dim: int = 64
+    holdout: float = 0.1
     train: GANTrainConfig = field(default_factory=GANTrainConfig)
 
     def validate(self) -> dict[str, list[Path]]:
         """Check the config and the data folder (nothing is written); returns the scanned classes."""
         self.train.validate(critic_norm=self.critic_norm)
+        if not 0 <= self.holdout < 1:
+            raise UserError(f"--holdout must be in [0, 1), got {self.holdout}")
         resolve_device(self.train.device)
         self.critic_config(2).validate()
         self.generator_config(2).validate()
@@ -79,7 +83,8 @@ class PaintExperiment:
     def build(self, run_dir: str | Path, folder: DecodedFolder | None = None, tensorboard: bool = True) -> GANTrainer:
         """Decode the data (unless given), seed, and build models and trainer."""
         classes = self.validate()
-        folder = folder or decode_class_folders(self.data, self.resolution, classes)
+        if folder is None:  # the held-out split (file-name hash, per style) is never trained on
+            folder = decode_class_folders(self.data, self.resolution, split_classes(classes, self.holdout)[0])
         seed_everything(self.train.seed)
         n = len(folder.class_names)
         G = CondGenerator(self.generator_config(n))
@@ -187,3 +192,82 @@ class PaintGenerator:
             zr = z[r : r + 1].expand(steps, -1)
             frames.append(self.G(zr, torch.zeros(steps, dtype=torch.long, device=self.device), embedding=emb))
         return (torch.stack(frames).float().cpu() + 1) / 2
+
+
+def split_classes(classes: dict[str, list[Path]], holdout: float) -> tuple[dict[str, list[Path]], dict[str, list[Path]]]:
+    """Per style, a file-name-hash split into (training, held-out) files."""
+    from srgan_wgan.data.faces import split_by_hash
+
+    train, test = {}, {}
+    for name, files in classes.items():
+        train[name], test[name] = split_by_hash(files, holdout)
+    return train, test
+
+
+@torch.no_grad()
+def evaluate_paint(model: str | Path, data: str | Path, n_per_style: int = 100, holdout: float = 0.1,
+                   device: str = "auto", seed: int = 0) -> dict[str, Any]:
+    """Per style and overall: FID/KID vs held-out real paintings, style accuracy of generated vs real under a
+    probe trained on the training split, and intra-style LPIPS diversity of generated vs real."""
+    import logging
+
+    from srgan_wgan.gan_metrics import (
+        StyleProbe,
+        frechet_distance,
+        inception_features,
+        kernel_inception_distance,
+        load_fid_inception,
+        lpips_diversity,
+    )
+    from srgan_wgan.losses.perceptual import LPIPS
+
+    log = logging.getLogger("srgan_wgan")
+    gen = PaintGenerator(model, device)
+    res = gen.G.config.resolution
+    classes = scan_class_folders(data)
+    by_key = {normalize_style(k): k for k in classes}
+    styles = [s for s in gen.styles if normalize_style(s) in by_key]
+    missing = [s for s in gen.styles if normalize_style(s) not in by_key]
+    if not styles:
+        raise UserError(f"none of the model's styles ({', '.join(gen.styles)}) is a sub-folder of {data}")
+    if missing:
+        log.warning("styles without data, skipped: %s", ", ".join(missing))
+    train_files, test_files = split_classes({s: classes[by_key[normalize_style(s)]] for s in styles}, holdout)
+    train = decode_class_folders(data, res, train_files)
+    test = decode_class_folders(data, res, test_files)
+    fake = torch.cat([gen.generate(s, n_per_style, seed=seed) for s in styles])
+    fake_labels = torch.arange(len(styles)).repeat_interleave(n_per_style)
+    real_test = test.images.float() / 255
+
+    probe = StyleProbe(gen.device, resolution=res).fit(train.images.float() / 255, train.labels, len(styles))
+    pred_real, pred_fake = probe.predict(real_test), probe.predict(fake)
+    lp = LPIPS("alex").to(gen.device)
+    inception = load_fid_inception(gen.device)
+    f_real = inception_features(inception, real_test, device=gen.device) if inception is not None else None
+    f_fake = inception_features(inception, fake, device=gen.device) if inception is not None else None
+
+    per_style: dict[str, dict[str, Any]] = {}
+    for k, s in enumerate(styles):
+        rm, fm = (test.labels == k), (fake_labels == k)
+        row: dict[str, Any] = {
+            "real_heldout": int(rm.sum()),
+            "style_acc_real": float((pred_real[rm] == k).double().mean()) if rm.any() else None,
+            "style_acc_generated": float((pred_fake[fm] == k).double().mean()),
+            "lpips_div_generated": lpips_diversity(fake[fm], lp, device=gen.device),
+            "lpips_div_real": lpips_diversity(real_test[rm], lp, device=gen.device) if rm.sum() > 1 else None,
+        }
+        if f_real is not None and f_fake is not None and rm.sum() > 1:
+            row["fid"] = frechet_distance(f_fake[fm.numpy()], f_real[rm.numpy()])
+            row["kid"] = kernel_inception_distance(f_fake[fm.numpy()], f_real[rm.numpy()], subsets=20)
+        per_style[s] = row
+    overall: dict[str, Any] = {
+        "style_acc_real": float((pred_real == test.labels).double().mean()),
+        "style_acc_generated": float((pred_fake == fake_labels).double().mean()),
+        "lpips_div_generated": float(np.mean([r["lpips_div_generated"] for r in per_style.values()])),
+        "lpips_div_real": float(np.mean([r["lpips_div_real"] for r in per_style.values() if r["lpips_div_real"]])),
+        "fid": frechet_distance(f_fake, f_real) if f_real is not None else None,
+        "kid": kernel_inception_distance(f_fake, f_real) if f_real is not None else None,
+    }
+    return {"model": str(gen.path), "data": str(data), "resolution": res, "n_per_style": n_per_style,
+            "holdout": holdout, "train_real": int(train.images.shape[0]), "heldout_real": int(test.images.shape[0]),
+            "fid_available": f_real is not None, "overall": overall, "per_style": per_style}
