@@ -4,9 +4,11 @@ Two modes (as in GFPGAN / Real-ESRGAN):
 
 * ``aligned=True``: the input is a face crop; the whole image goes through the SR network (tiled when large).
 * ``aligned=False``: a real photo. Faces are found with OpenCV's Haar cascade (shipped in the
-  ``opencv-python-headless`` wheel; nothing is downloaded), each face is cropped to a square with the framing the
+  ``opencv-python-headless`` wheel; nothing is downloaded; a face must be found by two cascades), each face is cropped to a square with the framing the
   model was trained on, super-resolved, and pasted back with a feathered mask over the rest of the image, which is
-  upscaled with Lanczos. Faces already as large as the model's output are left to the background path.
+  upscaled with Lanczos. The model sees faces at its training scale (a 16 px square for x8, 32 px for x4); faces
+  more than 1.5x larger than that already hold more real detail than the model's input would keep, so they are
+  left to the background path.
 
 Alpha is upscaled separately (Lanczos); grayscale and 16-bit images come back as grayscale / 16-bit
 (:mod:`srgan_wgan.io.images`). fp32 on CPU, bf16 autocast on CUDA unless ``fp32=True``.
@@ -93,6 +95,8 @@ class FaceUpscaler:
         extra = self.G.weights_metadata.get("extra", {})
         self.hr_size = int(extra.get("hr_size", 128))
         self.lr_size = self.hr_size // self.scale
+        self.max_face = int(1.5 * self.lr_size)
+        """Largest face square (input px) that is super-resolved; larger faces keep their own detail (Lanczos)."""
         self.path = path
         self.use_bf16 = self.device.type == "cuda" and not fp32
         self.tile = tile
@@ -136,15 +140,29 @@ class FaceUpscaler:
 
     # ---- faces in photos ----------------------------------------------------------------------------------
     def detect_faces(self, rgb: np.ndarray) -> list[tuple[int, int, int, int]]:
-        """Frontal faces ``(x, y, w, h)`` found by OpenCV's Haar cascade, largest first."""
+        """Frontal faces ``(x, y, w, h)`` found by OpenCV's Haar cascade, largest first.
+
+        The cascade's smallest face is 24 px, so small photos are searched upscaled (up to 4x, at most ~4 MP):
+        the faces that most need super-resolution are the small ones.
+        """
         import cv2
 
         if self._detector is None:
-            self._detector = cv2.CascadeClassifier(cv2.data.haarcascades + "haarcascade_frontalface_default.xml")
-        gray = cv2.cvtColor((rgb * 255).astype(np.uint8), cv2.COLOR_RGB2GRAY)
+            self._detector = [cv2.CascadeClassifier(cv2.data.haarcascades + f"haarcascade_frontalface_{name}.xml")
+                              for name in ("default", "alt2")]
+        h, w = rgb.shape[:2]
+        factor = int(max(1, min(4, (4e6 / max(1, w * h)) ** 0.5)))
+        gray = cv2.cvtColor((np.clip(rgb, 0, 1) * 255 + 0.5).astype(np.uint8), cv2.COLOR_RGB2GRAY)
+        if factor > 1:
+            gray = cv2.resize(gray, (w * factor, h * factor), interpolation=cv2.INTER_CUBIC)
         gray = cv2.equalizeHist(gray)
-        faces = self._detector.detectMultiScale(gray, scaleFactor=1.1, minNeighbors=5, minSize=(8, 8))
-        boxes = [tuple(int(v) for v in f) for f in faces] if len(faces) else []
+        found = [d.detectMultiScale(gray, scaleFactor=1.1, minNeighbors=5, minSize=(24, 24)) for d in self._detector]
+        boxes = []
+        for a in found[0]:  # a face must be found by both cascades (removes most false positives)
+            match = [b for b in found[1] if _iou(a, b) >= 0.3]
+            if match:
+                avg = (np.asarray(a, np.float64) + np.asarray(max(match, key=lambda b: _iou(a, b)), np.float64)) / 2
+                boxes.append(tuple(int(round(v / factor)) for v in avg))
         return sorted(boxes, key=lambda b: -b[2] * b[3])  # type: ignore[return-value]
 
     def face_square(self, box: tuple[int, int, int, int]) -> tuple[int, int, int]:
@@ -168,7 +186,7 @@ class FaceUpscaler:
             report.faces_found = len(boxes)
             for box in boxes:
                 x0, y0, side = self.face_square(box)
-                if side >= self.hr_size:  # the face already has the detail the model would produce
+                if side > self.max_face:  # resizing it to the model's input would lose real detail
                     continue
                 crop = _crop_padded(rgb, x0, y0, side)
                 lr = _resize_float(crop, (self.lr_size, self.lr_size))
@@ -196,6 +214,16 @@ def _resize_float(x: np.ndarray, size: tuple[int, int]) -> np.ndarray:
     chans = [np.asarray(Image.fromarray(x[..., c].astype(np.float32), "F").resize(size, Image.Resampling.LANCZOS))
              for c in range(x.shape[2])]
     return np.clip(np.stack(chans, -1), 0, 1)
+
+
+def _iou(a: object, b: object) -> float:
+    """Intersection over union of two ``(x, y, w, h)`` boxes."""
+    ax, ay, aw, ah = (float(v) for v in a)  # type: ignore[union-attr]
+    bx, by, bw, bh = (float(v) for v in b)  # type: ignore[union-attr]
+    iw = max(0.0, min(ax + aw, bx + bw) - max(ax, bx))
+    ih = max(0.0, min(ay + ah, by + bh) - max(ay, by))
+    inter = iw * ih
+    return inter / (aw * ah + bw * bh - inter + 1e-9)
 
 
 def _crop_padded(x: np.ndarray, x0: int, y0: int, side: int) -> np.ndarray:

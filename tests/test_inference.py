@@ -113,13 +113,15 @@ def test_astronaut_face_is_found_and_output_is_4x(model_path) -> None:
     from srgan_wgan.io.images import ImageData
 
     rgb = skimage_data.astronaut().astype(np.float32) / 255
-    small = np.asarray(Image.fromarray(skimage_data.astronaut()).resize((256, 256), Image.Resampling.LANCZOS),
+    small = np.asarray(Image.fromarray(skimage_data.astronaut()).resize((128, 128), Image.Resampling.LANCZOS),
                        dtype=np.float32) / 255
     up = FaceUpscaler(model_path, device="cpu")
     out, report = up.upscale(ImageData(small))
-    assert out.rgb.shape == (1024, 1024, 3) and report.faces_found >= 1 and report.faces_enhanced >= 1
+    assert out.rgb.shape == (512, 512, 3) and report.faces_found == 1 and report.faces_enhanced == 1
+    x, y, w, h = report.boxes[0]
+    assert 35 <= x + w / 2 <= 75 and 15 <= y + h / 2 <= 45  # the astronaut's face, upper middle
     _, full = up.upscale(ImageData(rgb))
-    assert full.faces_found >= 1 and full.faces_enhanced == 0  # 512 px photo: the face is already large
+    assert full.faces_found == 1 and full.faces_enhanced == 0  # 512 px photo: the face is already large
 
 
 def cli(*args: str) -> subprocess.CompletedProcess[str]:
