@@ -52,6 +52,8 @@ def train(
     num_blocks: Annotated[int, typer.Option(help="Generator residual blocks.")] = 12,
     lr: Annotated[float, typer.Option(help="Generator learning rate.")] = 2e-4,
     lr_critic: Annotated[float, typer.Option(help="Critic learning rate (gan stage).")] = 1e-4,
+    lr_schedule: Annotated[str, typer.Option(help="constant, or cosine decay from --lr-decay-start to --steps.")] = "constant",
+    lr_decay_start: Annotated[int, typer.Option(help="Step where the cosine decay starts.")] = 0,
     l1: Annotated[float, typer.Option(help="L1 loss weight.")] = 1.0,
     perceptual: Annotated[float, typer.Option(help="VGG16 perceptual loss weight (gan stage).")] = 0.1,
     lpips: Annotated[float, typer.Option(help="LPIPS-vgg loss weight (gan stage).")] = 0.1,
@@ -78,7 +80,8 @@ def train(
     gan = stage == "gan"
     cfg = GANTrainConfig(
         steps=steps, batch_size=batch_size, n_critic=n_critic if gan else 0, penalty=penalty,
-        penalty_weight=penalty_weight, adv_weight=adv, lr_g=lr, lr_d=lr_critic,
+        penalty_weight=penalty_weight, adv_weight=adv, lr_g=lr, lr_d=lr_critic, lr_schedule=lr_schedule,
+        lr_decay_start=lr_decay_start,
         betas=(0.0, 0.9) if gan else (0.9, 0.99), ema_decay=0.999, amp=amp, device=device, seed=seed,
         sample_every=sample_every, checkpoint_every=checkpoint_every,
     )

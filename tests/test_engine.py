@@ -147,3 +147,17 @@ def test_class_balanced_sampler_is_balanced_and_resumable() -> None:
     assert 0.45 < share < 0.55  # uniform sampling would give 0.10
     resumed = iter(ResumableBatchSampler(100, 20, seed=3, start_batch=7, weights=1.0 / counts[labels]))
     assert next(resumed) == s.batch(7)
+
+
+def test_cosine_lr_schedule_is_a_function_of_the_step(tmp_path) -> None:
+    cfg = GANTrainConfig(steps=100, lr_schedule="cosine", lr_decay_start=50, lr_min_ratio=0.1)
+    assert cfg.lr_factor(0) == cfg.lr_factor(50) == 1.0
+    assert cfg.lr_factor(75) == pytest.approx(0.55)
+    assert cfg.lr_factor(100) == pytest.approx(0.1) and cfg.lr_factor(150) == pytest.approx(0.1)
+    with pytest.raises(ConfigError, match="lr schedule"):
+        GANTrainConfig(lr_schedule="step").validate()
+    exp = tiny(4)
+    exp.extra_config = {"lr_schedule": "cosine", "lr_decay_start": 2}
+    trainer = exp.build(tmp_path / "run", tensorboard=False)
+    trainer.fit()
+    assert trainer.opt_g.param_groups[0]["lr"] == pytest.approx(1e-4 * trainer.config.lr_factor(3))

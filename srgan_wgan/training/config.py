@@ -5,6 +5,7 @@ Validation happens before anything is built or written, so an impossible config 
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
 
 from srgan_wgan.errors import ConfigError
@@ -39,6 +40,9 @@ class GANTrainConfig:
     lr_g: float | None = None
     lr_d: float | None = None
     betas: tuple[float, float] = (0.0, 0.9)
+    lr_schedule: str = "constant"
+    lr_decay_start: int = 0
+    lr_min_ratio: float = 0.01
     ema_decay: float = 0.999
     amp: str = "auto"
     seed: int = 0
@@ -73,8 +77,19 @@ class GANTrainConfig:
             return self.lr_d
         return 5e-5 if self.resolved_optimizer == "rmsprop" else 1e-4
 
+    def lr_factor(self, step: int) -> float:
+        """Learning-rate multiplier at generator step ``step``: 1, or a cosine from ``lr_decay_start`` to ``steps``
+        down to ``lr_min_ratio`` (a pure function of the step, so resuming needs no scheduler state)."""
+        if self.lr_schedule == "constant" or step < self.lr_decay_start:
+            return 1.0
+        span = max(1, self.steps - self.lr_decay_start)
+        t = min(1.0, (step - self.lr_decay_start) / span)
+        return self.lr_min_ratio + (1 - self.lr_min_ratio) * 0.5 * (1 + math.cos(math.pi * t))
+
     def validate(self, critic_norm: str | None = None) -> None:
         """Raise :class:`ConfigError` on unknown names or impossible combinations."""
+        if self.lr_schedule not in ("constant", "cosine"):
+            raise ConfigError(f"unknown lr schedule {self.lr_schedule!r}; choose constant or cosine")
         if self.penalty not in PENALTIES:
             raise ConfigError(f"unknown penalty {self.penalty!r}; choose one of {', '.join(PENALTIES)}")
         if self.amp not in AMP_MODES:

@@ -256,9 +256,17 @@ class GANTrainer:
         out["gen/total"] = float(total.detach())
         return out
 
+    def _apply_lr_schedule(self) -> None:
+        f = self.config.lr_factor(self.step)
+        for opt, base in ((self.opt_g, self.config.resolved_lr_g), (self.opt_d, self.config.resolved_lr_d)):
+            if opt is not None:
+                for group in opt.param_groups:
+                    group["lr"] = base * f
+
     def train_step(self, batches: Iterator[Any]) -> dict[str, float]:
         """``n_critic`` critic steps, then one generator step (on the last critic batch)."""
         self.G.train()
+        self._apply_lr_schedule()
         metrics: dict[str, float] = {}
         batch = None
         for _ in range(self.config.n_critic):
