@@ -52,12 +52,19 @@ class GANTrainConfig:
     sample_every: int = 500
     checkpoint_every: int = 500
     max_bad_steps: int = 20
+    channels_last: bool = False
+    fused_optimizer: bool | None = None
+    compile_generator: bool = False
     extra: dict[str, object] = field(default_factory=dict)
 
     # ---- resolved values -------------------------------------------------------------------------------
     @property
     def resolved_penalty_weight(self) -> float:
         return DEFAULT_PENALTY_WEIGHT[self.penalty] if self.penalty_weight is None else float(self.penalty_weight)
+
+    def resolved_fused(self, device_type: str) -> bool:
+        """Fused Adam/RMSProp kernels: on by default on CUDA."""
+        return device_type == "cuda" if self.fused_optimizer is None else bool(self.fused_optimizer)
 
     @property
     def resolved_optimizer(self) -> str:

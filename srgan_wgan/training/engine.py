@@ -81,10 +81,12 @@ def _amp_dtype(mode: str, device: torch.device) -> torch.dtype | None:
     return torch.bfloat16 if torch.cuda.is_bf16_supported() else torch.float16
 
 
-def _make_optimizer(name: str, params: Any, lr: float, betas: tuple[float, float]) -> torch.optim.Optimizer:
+def _make_optimizer(name: str, params: Any, lr: float, betas: tuple[float, float], fused: bool = False
+                    ) -> torch.optim.Optimizer:
+    kw = {"fused": True} if fused else {}
     if name == "rmsprop":
-        return torch.optim.RMSprop(params, lr=lr)
-    return torch.optim.Adam(params, lr=lr, betas=betas)
+        return torch.optim.RMSprop(params, lr=lr, **kw)
+    return torch.optim.Adam(params, lr=lr, betas=betas, **kw)
 
 
 class GANTrainer:
@@ -116,13 +118,19 @@ class GANTrainer:
         self.callback = callback
         self.tensorboard = tensorboard
         self.device = resolve_device(config.device)
-        self.G = generator.to(self.device)
-        self.D = critic.to(self.device) if critic is not None else None
+        fmt = torch.channels_last if config.channels_last else torch.contiguous_format
+        self.G = generator.to(self.device, memory_format=fmt)
+        self.D = critic.to(self.device, memory_format=fmt) if critic is not None else None
+        # the generator may be compiled for its forward passes; the critic never is (its penalty needs double
+        # backward). State, EMA and export always use the uncompiled module.
+        self.G_run: nn.Module = torch.compile(self.G) if config.compile_generator else self.G
         self.G_ema = make_ema(self.G) if config.ema_decay > 0 else None
         opt = config.resolved_optimizer
-        self.opt_g = _make_optimizer(opt, self.G.parameters(), config.resolved_lr_g, config.betas)
+        fused = config.resolved_fused(self.device.type)
+        self.opt_g = _make_optimizer(opt, self.G.parameters(), config.resolved_lr_g, config.betas, fused)
         self.opt_d = (
-            _make_optimizer(opt, self.D.parameters(), config.resolved_lr_d, config.betas) if self.D is not None else None
+            _make_optimizer(opt, self.D.parameters(), config.resolved_lr_d, config.betas, fused)
+            if self.D is not None else None
         )
         self.amp_dtype = _amp_dtype(config.amp, self.device)
         self.scaler = torch.amp.GradScaler(self.device.type, enabled=self.amp_dtype == torch.float16)
@@ -156,6 +164,14 @@ class GANTrainer:
         for batch in loader:
             self.batches += 1
             yield batch
+
+    def _prepare(self, batch: Any) -> tuple[torch.Tensor, torch.Tensor | None]:
+        real, cond = self.task.prepare(batch, self.device)
+        if self.config.channels_last:
+            real = real.contiguous(memory_format=torch.channels_last)
+            if cond is not None and cond.dim() == 4:
+                cond = cond.contiguous(memory_format=torch.channels_last)
+        return real, cond
 
     # ---- one critic step --------------------------------------------------------------------------------
     def _penalty(self, real: torch.Tensor, fake: torch.Tensor, cond: torch.Tensor | None) -> torch.Tensor:
@@ -199,9 +215,9 @@ class GANTrainer:
     def critic_step(self, batch: Any) -> dict[str, float]:
         assert self.D is not None and self.opt_d is not None
         cfg = self.config
-        real, cond = self.task.prepare(batch, self.device)
+        real, cond = self._prepare(batch)
         with torch.no_grad(), self.autocast():
-            fake = self.task.generate(self.G, real, cond, self.noise)
+            fake = self.task.generate(self.G_run, real, cond, self.noise)
         self.D.requires_grad_(True)
         with self.autocast():
             d_real = self.D(real, cond)
@@ -234,11 +250,11 @@ class GANTrainer:
     # ---- one generator step -----------------------------------------------------------------------------
     def generator_step(self, batch: Any) -> dict[str, float]:
         cfg = self.config
-        real, cond = self.task.prepare(batch, self.device)
+        real, cond = self._prepare(batch)
         if self.D is not None:
             self.D.requires_grad_(False)
         with self.autocast():
-            fake = self.task.generate(self.G, real, cond, self.noise)
+            fake = self.task.generate(self.G_run, real, cond, self.noise)
             terms = dict(self.task.generator_losses(fake, real, cond))
             if self.D is not None and cfg.adv_weight > 0:
                 terms["gen/adv"] = cfg.adv_weight * generator_wasserstein_loss(self.D(fake, cond))
