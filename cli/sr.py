@@ -179,7 +179,7 @@ def export(
 @app.command("eval")
 def evaluate(
     data: Annotated[Path, typer.Option("--data", help="Folder of face images (searched recursively).")],
-    model: Annotated[Path, typer.Option(help="Weights file or folder (generator.safetensors).")],
+    model: Annotated[str, typer.Option(help="Model name (face-x8-fidelity, ...) or weights file/folder.")],
     crop_fraction: Annotated[float, typer.Option(help="Centre crop fraction before resizing to --hr-size "
                                                       "(LFW 250x250: 0.512 = the centre 128x128).")] = 1.0,
     hr_size: Annotated[int, typer.Option(help="HR size the metrics are computed at.")] = 128,
@@ -199,8 +199,10 @@ def evaluate(
     setup_logging()
     if hr_size < 64:
         raise UserError(f"--hr-size must be at least 64 (LPIPS-alex needs it), got {hr_size}")
+    from srgan_wgan.inference import resolve_model_path
+
     dev = resolve_device(device)
-    path = model / "generator.safetensors" if model.is_dir() else model
+    path = resolve_model_path(model)
     G = load_pretrained(path, expected_arch="SRResNet", device=dev)
     scale = G.config.scale
     files = scan_images(data)
