@@ -145,3 +145,16 @@ def test_upscale_batch_keeps_going_and_never_clobbers(model_path, tmp_path) -> N
     assert again.returncode == 1 and "--force" in again.stderr
     unknown = cli(str(good), "--model", "face-x16")
     assert unknown.returncode == 2 and unknown.stderr.startswith("error:") and "Traceback" not in unknown.stderr
+
+
+def test_one_pixel_image_and_missing_output_folder(model_path, tmp_path) -> None:
+    one = tmp_path / "one.png"
+    Image.fromarray(np.zeros((1, 1, 3), np.uint8)).save(one)
+    out = cli(str(one), "--aligned", "--model", str(model_path), "--device", "cpu")
+    assert out.returncode == 1 and "one.png" in out.stderr and "too small" in out.stderr
+    assert not (tmp_path / "one_x4.png").exists()
+    out = cli(str(one), "--model", str(model_path), "--device", "cpu")  # photo path: no face, Lanczos 4x4
+    assert out.returncode == 0, out.stderr
+    assert read_image(tmp_path / "one_x4.png").size == (4, 4)
+    out = cli(str(one), "-o", str(tmp_path / "no" / "such" / "dir.png"), "--model", str(model_path), "--device", "cpu")
+    assert out.returncode == 1 and "output folder does not exist" in out.stderr
