@@ -215,6 +215,38 @@ def interpolate(
     console.print(f"{from_style} -> {to_style}: {output}")
 
 
+@app.command()
+def finetune(
+    source: Annotated[str, typer.Option("--from", help="Model name or weights folder to start from.")],
+    data: Annotated[Path, typer.Option("--data", help="Folder with one sub-folder per style (new or existing).")],
+    steps: Annotated[int, typer.Option(help="Generator steps.")] = 2000,
+    run_dir: Annotated[Path, typer.Option(help="Run folder.")] = Path("runs/paint-finetune"),
+    batch_size: Annotated[int, typer.Option(help="Batch size.")] = 64,
+    amp: Annotated[str, typer.Option(help="auto, bf16, fp16, off.")] = "auto",
+    device: Annotated[str, typer.Option(help="auto, cpu, cuda or cuda:N.")] = "auto",
+    seed: Annotated[int, typer.Option(help="Seed.")] = 0,
+    sample_every: Annotated[int, typer.Option(help="Write a sample grid every N steps.")] = 500,
+    checkpoint_every: Annotated[int, typer.Option(help="Write resume.pt every N steps.")] = 500,
+    resume: Annotated[bool, typer.Option(help="Continue from the run folder's checkpoint.")] = False,
+    verbose: Annotated[bool, typer.Option("--verbose", "-v", help="Log details.")] = False,
+) -> None:
+    """Adapt a painting model to your styles: known styles keep what they learned, new ones start from the mean."""
+    from srgan_wgan.apps.paint import finetune_paint_experiment
+
+    setup_logging(verbose)
+    exp = finetune_paint_experiment(source, str(data), steps, batch_size=batch_size, amp=amp, device=device,
+                                    seed=seed, sample_every=sample_every, checkpoint_every=checkpoint_every)
+    classes = exp.validate()
+    if (run_dir / RESUME_FILE).exists() and not resume:
+        raise UserError(f"{run_dir} already holds a training run: pass --resume to continue it or choose another --run-dir")
+    console.print(f"fine-tuning {exp.init_from} on {len(classes)} styles under {data}")
+    trainer = exp.build(run_dir)
+    with TrainProgress(steps, trainer.step, "paint finetune") as bar:
+        trainer.callback = bar
+        trainer.fit(resume=resume)
+    console.print(f"release weights: {trainer.export()}")
+
+
 @app.command("eval")
 def evaluate(
     data: Annotated[Path, typer.Option("--data", help="Folder with one sub-folder per style (same as for training).")],

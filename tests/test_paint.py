@@ -165,3 +165,33 @@ def test_paint_eval_reports_every_metric(model, painting_folder, tmp_path, share
         assert r["fid_available"] and r["overall"]["fid"] > 0
     else:
         assert r["overall"]["fid"] is None and "FID/KID skipped" in out.stdout + out.stderr
+
+
+def test_finetune_keeps_known_styles_and_adds_new_ones(tmp_path, painting_folder) -> None:
+    from srgan_wgan.apps.paint import PaintExperiment, finetune_paint_experiment
+    from srgan_wgan.training import GANTrainConfig
+
+    small = GANTrainConfig(steps=1, batch_size=4, n_critic=1, device="cpu", amp="off", sample_every=1,
+                           checkpoint_every=1)
+    src_data = tmp_path / "src"
+    src_data.mkdir()
+    for style in ("Impressionism", "Ukiyo_e"):
+        (src_data / style).symlink_to(painting_folder / style, target_is_directory=True)
+    base = PaintExperiment(data=str(src_data), resolution=16, base_channels=8, z_dim=8, embed_dim=8, train=small)
+    trainer = base.build(tmp_path / "base", tensorboard=False)
+    trainer.fit()
+    release = trainer.export(tmp_path / "release")
+    new_data = tmp_path / "new"
+    new_data.mkdir()
+    (new_data / "ukiyo-e").symlink_to(painting_folder / "Ukiyo_e", target_is_directory=True)
+    (new_data / "Pop_Art").symlink_to(painting_folder / "Pop_Art", target_is_directory=True)
+    exp = finetune_paint_experiment(release, str(new_data), steps=1, batch_size=4, n_critic=1, device="cpu",
+                                    amp="off", sample_every=1, checkpoint_every=1)
+    ft = exp.build(tmp_path / "ft", tensorboard=False)
+    assert ft.task.class_names == ["Pop_Art", "ukiyo-e"]
+    old_g = trainer.G_ema.embed.weight
+    torch.testing.assert_close(ft.G.embed.weight[1], old_g[1])  # Ukiyo_e kept its learned row
+    torch.testing.assert_close(ft.G.embed.weight[0], old_g.mean(0))  # the new style starts from the mean
+    torch.testing.assert_close(ft.D.embed.weight[1], trainer.D.embed.weight[1])  # critic too
+    ft.fit()
+    assert (ft.export() / "generator.safetensors").exists()

@@ -56,6 +56,7 @@ class PaintExperiment:
     z_dim: int = 128
     embed_dim: int = 64
     holdout: float = 0.1
+    init_from: str | None = None
     train: GANTrainConfig = field(default_factory=GANTrainConfig)
 
     def validate(self) -> dict[str, list[Path]]:
@@ -89,6 +90,8 @@ class PaintExperiment:
         n = len(folder.class_names)
         G = CondGenerator(self.generator_config(n))
         D = ConvCritic(self.critic_config(n))
+        if self.init_from:
+            load_release_for_finetune(self.init_from, G, D, folder.class_names)
         task = PaintTask(folder.class_names, folder.class_counts, asdict(self))
         return GANTrainer(G, D, task, PaintingDataset(folder), self.train, run_dir, tensorboard=tensorboard)
 
@@ -271,3 +274,65 @@ def evaluate_paint(model: str | Path, data: str | Path, n_per_style: int = 100, 
     return {"model": str(gen.path), "data": str(data), "resolution": res, "n_per_style": n_per_style,
             "holdout": holdout, "train_real": int(train.images.shape[0]), "heldout_real": int(test.images.shape[0]),
             "fid_available": f_real is not None, "overall": overall, "per_style": per_style}
+
+
+def _expand_class_rows(old: torch.Tensor, old_names: list[str], new_names: list[str]) -> torch.Tensor:
+    """Rows for ``new_names``: a style's own row when the model knew it (names matched loosely), else the mean."""
+    index = {normalize_style(n): i for i, n in enumerate(old_names)}
+    mean = old.mean(0)
+    return torch.stack([old[index[normalize_style(n)]] if normalize_style(n) in index else mean for n in new_names])
+
+
+def load_release_for_finetune(source: str | Path, G: torch.nn.Module, D: torch.nn.Module | None,
+                              new_names: list[str]) -> dict[str, int]:
+    """Initialise ``G`` (and ``D``) from released weights whose styles may differ from ``new_names``.
+
+    Everything is copied except the per-style tables (generator and projection-critic embeddings), which are
+    rebuilt row by row: known styles keep their learned row, new styles start from the mean. Returns counts of
+    ``{"kept": k, "new": n}`` styles.
+    """
+    from safetensors.torch import load_file
+
+    from srgan_wgan.io.hub import resolve_weights
+    from srgan_wgan.io.weights import read_weights_metadata
+
+    g_file = resolve_weights(source, PAINT_MODELS)
+    meta = read_weights_metadata(g_file)
+    old_names = list(meta["extra"].get("class_names") or [])
+    if meta["arch"] != "CondGenerator" or not old_names:
+        raise UserError(f"{g_file}: not a painting generator with style names")
+    pairs = [(G, g_file)]
+    c_file = g_file.parent / "critic.safetensors"
+    if D is not None and c_file.is_file():
+        pairs.append((D, c_file))
+    elif D is not None:
+        import logging
+
+        logging.getLogger("srgan_wgan").warning("no critic.safetensors beside %s: the critic starts from scratch", g_file)
+    for model, f in pairs:
+        state = load_file(str(f))
+        own = model.state_dict()
+        for k, v in state.items():
+            if "embed" in k and v.dim() == 2 and v.shape[0] == len(old_names):
+                state[k] = _expand_class_rows(v, old_names, new_names)
+        bad = [k for k in own if k not in state or own[k].shape != state[k].shape]
+        if bad:
+            raise UserError(f"{f}: architecture differs from this run's ({bad[0]}); fine-tune with the source's settings")
+        model.load_state_dict(state)
+    kept = sum(normalize_style(n) in {normalize_style(o) for o in old_names} for n in new_names)
+    return {"kept": kept, "new": len(new_names) - kept}
+
+
+def finetune_paint_experiment(source: str | Path, data: str, steps: int, **train_overrides: Any) -> PaintExperiment:
+    """A :class:`PaintExperiment` with the source model's architecture, for ``paint finetune``."""
+    from srgan_wgan.io.hub import resolve_weights
+    from srgan_wgan.io.weights import read_weights_metadata
+
+    g_file = resolve_weights(source, PAINT_MODELS)
+    cfg = read_weights_metadata(g_file)["config"]
+    c_file = g_file.parent / "critic.safetensors"
+    critic_norm = read_weights_metadata(c_file)["config"]["norm"] if c_file.is_file() else "none"
+    train = GANTrainConfig(steps=steps, **{"lr_g": 5e-5, "lr_d": 5e-5, **train_overrides})
+    return PaintExperiment(data=data, resolution=cfg["resolution"], critic_norm=critic_norm,
+                           base_channels=cfg["min_channels"], z_dim=cfg["z_dim"], embed_dim=cfg["embed_dim"],
+                           init_from=str(g_file.parent), train=train)
