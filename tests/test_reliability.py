@@ -16,32 +16,15 @@ from srgan_wgan.training.checkpoint import RESUME_FILE, load_resume_state, save_
 
 from test_engine import all_state, assert_bit_identical, tiny
 
+EVERY_STEP = {"checkpoint_every": 1, "log_every": 1}
+
 TRAIN_SCRIPT = """
 import sys
 from srgan_wgan.apps.digits import DigitsExperiment
-exp = DigitsExperiment(steps={steps}, batch_size=16, base_channels=8, z_dim=8, n_critic=2, penalty="gp")
-cfg = exp.train_config
-def train_config():
-    c = cfg()
-    c.checkpoint_every = 1
-    c.log_every = 1
-    return c
-exp.train_config = train_config
+exp = DigitsExperiment(steps={steps}, batch_size=16, base_channels=8, z_dim=8, n_critic=2, penalty="gp",
+                       extra_config={every})
 exp.build(sys.argv[1], tensorboard=False).fit()
 """
-
-
-def with_checkpoint_every_step(exp):
-    cfg = exp.train_config
-
-    def train_config():
-        c = cfg()
-        c.checkpoint_every = 1
-        c.log_every = 1
-        return c
-
-    exp.train_config = train_config
-    return exp
 
 
 @pytest.mark.slow
@@ -49,7 +32,7 @@ def test_kill_9_at_random_points_then_resume_is_bit_identical(tmp_path) -> None:
     steps = 12
     run = tmp_path / "killed"
     rng = random.Random(0)
-    script = TRAIN_SCRIPT.format(steps=steps)
+    script = TRAIN_SCRIPT.format(steps=steps, every=EVERY_STEP)
     kills = 0
     for _ in range(8):
         proc = subprocess.Popen([sys.executable, "-c", script, str(run)], stdout=subprocess.DEVNULL,
@@ -64,9 +47,9 @@ def test_kill_9_at_random_points_then_resume_is_bit_identical(tmp_path) -> None:
             if state["step"] >= steps:
                 break
     assert kills >= 2, "the runs finished before they could be killed; lengthen the run"
-    resumed = with_checkpoint_every_step(tiny(steps)).build(run, tensorboard=False)
+    resumed = tiny(steps, extra_config=EVERY_STEP).build(run, tensorboard=False)
     resumed.fit()
-    reference = with_checkpoint_every_step(tiny(steps)).build(tmp_path / "reference", tensorboard=False)
+    reference = tiny(steps, extra_config=EVERY_STEP).build(tmp_path / "reference", tensorboard=False)
     reference.fit()
     assert resumed.step == reference.step == steps
     assert_bit_identical(all_state(resumed), all_state(reference))

@@ -70,21 +70,22 @@ class DigitsExperiment:
     extra_config: dict[str, Any] = field(default_factory=dict)
 
     def train_config(self) -> GANTrainConfig:
-        return GANTrainConfig(
-            steps=self.steps,
-            batch_size=self.batch_size,
-            n_critic=self.n_critic,
-            penalty=self.penalty,
-            penalty_weight=self.penalty_weight,
-            ema_decay=self.ema_decay,
-            amp=self.amp,
-            seed=self.seed,
-            device=self.device,
-            log_every=50,
-            sample_every=max(self.steps // 4, 1),
-            checkpoint_every=max(self.steps // 4, 1),
-            **self.extra_config,
-        )
+        """The engine config; ``extra_config`` entries override the defaults set here."""
+        fields: dict[str, Any] = {
+            "steps": self.steps,
+            "batch_size": self.batch_size,
+            "n_critic": self.n_critic,
+            "penalty": self.penalty,
+            "penalty_weight": self.penalty_weight,
+            "ema_decay": self.ema_decay,
+            "amp": self.amp,
+            "seed": self.seed,
+            "device": self.device,
+            "log_every": 50,
+            "sample_every": max(self.steps // 4, 1),
+            "checkpoint_every": max(self.steps // 4, 1),
+        }
+        return GANTrainConfig(**{**fields, **self.extra_config})
 
     def build(self, run_dir: str | Path, tensorboard: bool = False) -> GANTrainer:
         """Seed, build the models and the trainer (nothing is trained yet)."""
