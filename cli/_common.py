@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 import sys
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any, TypeVar
 
 import typer
@@ -67,6 +68,21 @@ def run_app(app: typer.Typer) -> None:
         if type(exc).__name__ == "Abort":
             raise SystemExit(1) from None
         raise
+
+
+def refuse_existing_run(run_dir: Path, resume: bool) -> None:
+    """Never train over an existing run by accident: it is continued only with ``--resume``."""
+    from srgan_wgan.training.checkpoint import RESUME_FILE
+
+    if (run_dir / RESUME_FILE).exists() and not resume:
+        raise UserError(f"{run_dir} already holds a training run: pass --resume to continue it or choose another --run-dir")
+
+
+def fit_with_progress(trainer: Any, total: int, label: str, resume: bool) -> None:
+    """Run ``trainer.fit`` under a :class:`TrainProgress` bar."""
+    with TrainProgress(total, trainer.step, label) as bar:
+        trainer.callback = bar
+        trainer.fit(resume=resume)
 
 
 class TrainProgress:

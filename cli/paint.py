@@ -8,10 +8,16 @@ from typing import Annotated
 import typer
 
 from srgan_wgan.errors import UserError
+from srgan_wgan.io.images import refuse_overwrite, write_output
 from srgan_wgan.losses.penalties import PENALTIES
 from srgan_wgan.training import GANTrainConfig
-from srgan_wgan.training.checkpoint import RESUME_FILE
-from srgan_wgan_cli._common import TrainProgress, console, run_app, setup_logging
+from srgan_wgan_cli._common import (
+    console,
+    fit_with_progress,
+    refuse_existing_run,
+    run_app,
+    setup_logging,
+)
 
 app = typer.Typer(
     name="paint",
@@ -65,13 +71,10 @@ def train(
     exp = PaintExperiment(data=str(data), resolution=resolution, critic_norm=critic_norm, base_channels=base_channels,
                           holdout=holdout, train=cfg)
     classes = exp.validate()  # config and data checks: nothing has been written yet
-    if (run_dir / RESUME_FILE).exists() and not resume:
-        raise UserError(f"{run_dir} already holds a training run: pass --resume to continue it or choose another --run-dir")
+    refuse_existing_run(run_dir, resume)
     console.print(f"{len(classes)} styles, {sum(len(v) for v in classes.values())} images under {data}")
     trainer = exp.build(run_dir)
-    with TrainProgress(cfg.steps, trainer.step, "paint train") as bar:
-        trainer.callback = bar
-        trainer.fit(resume=resume)
+    fit_with_progress(trainer, cfg.steps, "paint train", resume)
     out = trainer.export()
     console.print(f"release weights: {out}")
 
@@ -100,22 +103,13 @@ def _grid(images: "torch.Tensor", nrow: int, size: int | None):  # noqa: F821
 def _save(im, path: Path, force: bool) -> None:
     import io
 
-    from srgan_wgan.io.atomic import atomic_write
-
-    if path.exists() and not force:
-        raise UserError(f"{path}: already exists (use --force to overwrite)")
+    refuse_overwrite(path, force)
     fmt = {".png": "PNG", ".jpg": "JPEG", ".jpeg": "JPEG", ".webp": "WEBP"}.get(path.suffix.lower())
     if fmt is None:
         raise UserError(f"{path}: unsupported output format (use .png, .jpg or .webp)")
-    if not path.parent.exists():
-        raise UserError(f"{path.parent}: output folder does not exist")
     buf = io.BytesIO()
     im.save(buf, format=fmt)
-    try:
-        with atomic_write(path) as tmp:
-            tmp.write_bytes(buf.getvalue())
-    except OSError as exc:
-        raise UserError(f"{path}: cannot write ({exc.strerror or exc})") from None
+    write_output(path, buf.getvalue())
 
 
 @app.command()
@@ -148,10 +142,8 @@ def generate(
     if out_dir is not None:
         out_dir.mkdir(parents=True, exist_ok=True)
         paths = [out_dir / f"{name}_seed{seed}_{i:04d}.png" for i in range(n)]
-        if not force:
-            for p in paths:
-                if p.exists():
-                    raise UserError(f"{p}: already exists (use --force to overwrite)")
+        for p in paths:  # check them all before writing any
+            refuse_overwrite(p, force)
         for p, img in zip(paths, images):
             _save(_to_pil(img, size), p, force=True)
         console.print(f"{n} {name} paintings -> {out_dir}")
@@ -202,8 +194,7 @@ def interpolate(
     gen = PaintGenerator(model, device)
     frames = gen.interpolate(from_style, to_style, steps=steps, seed=seed, rows=rows)
     if output.suffix.lower() == ".gif":
-        if output.exists() and not force:
-            raise UserError(f"{output}: already exists (use --force to overwrite)")
+        refuse_overwrite(output, force)
         pics = [_grid(frames[:, t], rows, size) for t in range(steps)]
         pics = pics + pics[-2:0:-1]
         buf = io.BytesIO()
@@ -237,13 +228,10 @@ def finetune(
     exp = finetune_paint_experiment(source, str(data), steps, batch_size=batch_size, amp=amp, device=device,
                                     seed=seed, sample_every=sample_every, checkpoint_every=checkpoint_every)
     classes = exp.validate()
-    if (run_dir / RESUME_FILE).exists() and not resume:
-        raise UserError(f"{run_dir} already holds a training run: pass --resume to continue it or choose another --run-dir")
+    refuse_existing_run(run_dir, resume)
     console.print(f"fine-tuning {exp.init_from} on {len(classes)} styles under {data}")
     trainer = exp.build(run_dir)
-    with TrainProgress(steps, trainer.step, "paint finetune") as bar:
-        trainer.callback = bar
-        trainer.fit(resume=resume)
+    fit_with_progress(trainer, steps, "paint finetune", resume)
     console.print(f"release weights: {trainer.export()}")
 
 

@@ -11,9 +11,15 @@ import typer
 from srgan_wgan.errors import UserError
 from srgan_wgan.losses.penalties import PENALTIES
 from srgan_wgan.training import GANTrainConfig
-from srgan_wgan.training.checkpoint import RESUME_FILE
 from srgan_wgan.version import __version__
-from srgan_wgan_cli._common import TrainProgress, console, run_app, setup_logging
+from srgan_wgan_cli._common import (
+    TrainProgress,
+    console,
+    fit_with_progress,
+    refuse_existing_run,
+    run_app,
+    setup_logging,
+)
 
 app = typer.Typer(
     name="sr",
@@ -94,16 +100,13 @@ def train(
     exp.validate()
     if gan and init_from is None and not resume:
         console.print("note: the gan stage usually starts from a fidelity model (--init-from)")
-    if (run_dir / RESUME_FILE).exists() and not resume:
-        raise UserError(f"{run_dir} already holds a training run: pass --resume to continue it or choose another --run-dir")
+    refuse_existing_run(run_dir, resume)
     train_crops, val_crops = exp.load_data()
     console.print(f"{train_crops.images.shape[0]} training / {0 if val_crops is None else val_crops.images.shape[0]} "
                   f"validation faces under {data}")
     trainer = exp.build(run_dir, data=(train_crops, val_crops))
     save_experiment(exp, run_dir)
-    with TrainProgress(cfg.steps, trainer.step, f"sr train x{scale} {stage}") as bar:
-        trainer.callback = bar
-        trainer.fit(resume=resume)
+    fit_with_progress(trainer, cfg.steps, f"sr train x{scale} {stage}", resume)
     out = trainer.export()
     console.print(f"release weights: {out}")
 
@@ -134,8 +137,7 @@ def finetune(
     exp = finetune_experiment(path.parent, str(data), steps, stage, batch_size=batch_size, amp=amp, device=device,
                               seed=seed, sample_every=eval_every, checkpoint_every=eval_every)
     exp.validate()
-    if (run_dir / RESUME_FILE).exists() and not resume:
-        raise UserError(f"{run_dir} already holds a training run: pass --resume to continue it or choose another --run-dir")
+    refuse_existing_run(run_dir, resume)
     train_crops, val_crops = exp.load_data()
     if val_crops is None:
         raise UserError(f"{data}: too few images to hold out a validation split (need about 10 or more)")
@@ -170,8 +172,9 @@ def export(
     """Write release weights (EMA generator, raw generator, critic) from a run's latest checkpoint."""
     from srgan_wgan.apps.face_sr import export_run
 
-    if (out / "generator.safetensors").exists() and not force:
-        raise UserError(f"{out / 'generator.safetensors'}: already exists (use --force to overwrite)")
+    from srgan_wgan.io.images import refuse_overwrite
+
+    refuse_overwrite(out / "generator.safetensors", force)
     step = export_run(run_dir, out)
     console.print(f"exported step {step} of {run_dir} to {out}")
 

@@ -320,8 +320,9 @@ def export_run(run_dir: str | Path, out_dir: str | Path) -> int:
     exp = SRExperiment(**raw, losses=losses, train=GANTrainConfig(**train))
     state = load_resume_state(run_dir / RESUME_FILE)
     G = SRResNet(exp.generator_config())
-    extra = {"task": "face_sr", "scale": exp.scale, "stage": exp.stage, "hr_size": exp.hr_size,
-             "value_range": [0, 1], "step": state["step"], "penalty": exp.train.penalty}
+    # the same metadata GANTrainer.export writes
+    extra = {**SRTask(exp.scale, exp.losses, asdict(exp)).release_extra(), "step": state["step"],
+             "penalty": exp.train.penalty}
     G.load_state_dict(state.get("G_ema", state["G"]))
     save_pretrained(G, out_dir / "generator.safetensors", {**extra, "ema": "G_ema" in state})
     G.load_state_dict(state["G"])

@@ -162,12 +162,15 @@ def encode_image(image: ImageData, suffix: str) -> bytes:
     return buf.getvalue()
 
 
-def write_image(path: str | os.PathLike[str], image: ImageData, force: bool = False) -> Path:
-    """Write ``image`` to ``path`` atomically; refuse to overwrite an existing file unless ``force``."""
-    path = Path(path)
+def refuse_overwrite(path: Path, force: bool) -> None:
+    """:class:`UserError` if ``path`` exists and ``force`` is not set."""
     if path.exists() and not force:
         raise UserError(f"{path}: already exists (use --force to overwrite)")
-    data = encode_image(image, path.suffix)
+
+
+def write_output(path: str | os.PathLike[str], data: bytes) -> Path:
+    """Write encoded output bytes atomically into an existing folder; failures are one-line :class:`UserError`."""
+    path = Path(path)
     if not path.parent.is_dir():
         raise UserError(f"{path.parent}: output folder does not exist")
     try:
@@ -178,3 +181,10 @@ def write_image(path: str | os.PathLike[str], image: ImageData, force: bool = Fa
     except OSError as exc:
         raise UserError(f"{path}: cannot write ({exc.strerror or exc})") from None
     return path
+
+
+def write_image(path: str | os.PathLike[str], image: ImageData, force: bool = False) -> Path:
+    """Write ``image`` to ``path`` atomically; refuse to overwrite an existing file unless ``force``."""
+    path = Path(path)
+    refuse_overwrite(path, force)
+    return write_output(path, encode_image(image, path.suffix))
