@@ -189,7 +189,6 @@ def interpolate(
     import io
 
     from srgan_wgan.apps.paint import PaintGenerator
-    from srgan_wgan.io.atomic import atomic_write
 
     gen = PaintGenerator(model, device)
     frames = gen.interpolate(from_style, to_style, steps=steps, seed=seed, rows=rows)
@@ -199,8 +198,7 @@ def interpolate(
         pics = pics + pics[-2:0:-1]
         buf = io.BytesIO()
         pics[0].save(buf, format="GIF", save_all=True, append_images=pics[1:], duration=150, loop=0)
-        with atomic_write(output) as tmp:
-            tmp.write_bytes(buf.getvalue())
+        write_output(output, buf.getvalue())
     else:
         _save(_grid(frames.flatten(0, 1), steps, size), output, force)
     console.print(f"{from_style} -> {to_style}: {output}")

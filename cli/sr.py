@@ -54,6 +54,9 @@ def train(
     batch_size: Annotated[int, typer.Option(help="Batch size.")] = 16,
     hr_size: Annotated[int, typer.Option(help="HR crop size.")] = 128,
     crop_fraction: Annotated[float, typer.Option(help="Centre crop (fraction of the shorter side) before resizing.")] = 1.0,
+    extra_crop_fraction: Annotated[list[float] | None, typer.Option(
+        help="Also train on every face framed with this centre-crop fraction (repeatable; e.g. 0.8 and 0.64 "
+             "add tighter framings, so the model sees faces at several scales).")] = None,
     num_feat: Annotated[int, typer.Option(help="Generator width.")] = 64,
     num_blocks: Annotated[int, typer.Option(help="Generator residual blocks.")] = 12,
     lr: Annotated[float, typer.Option(help="Generator learning rate.")] = 2e-4,
@@ -68,6 +71,9 @@ def train(
     penalty_weight: Annotated[float | None, typer.Option(help="Penalty weight (default: gp/lp 10, r1 5).")] = None,
     n_critic: Annotated[int, typer.Option(help="Critic steps per generator step (gan stage).")] = 1,
     critic_norm: Annotated[str, typer.Option(help="Critic normalisation: none, layer, group.")] = "none",
+    critic_channels: Annotated[int, typer.Option(help="Critic width at full resolution (doubles per level).")] = 64,
+    penalty_every: Annotated[int, typer.Option(help="Lazy regularisation: apply the penalty every N critic steps "
+                                                    "(scaled by N).")] = 1,
     amp: Annotated[str, typer.Option(help="Mixed precision: auto (bf16 on CUDA, fp32 on CPU), bf16, fp16, off.")] = "auto",
     device: Annotated[str, typer.Option(help="auto, cpu, cuda or cuda:N.")] = "auto",
     seed: Annotated[int, typer.Option(help="Seed; one seed makes a CPU run bit-reproducible.")] = 0,
@@ -86,14 +92,17 @@ def train(
     gan = stage == "gan"
     cfg = GANTrainConfig(
         steps=steps, batch_size=batch_size, n_critic=n_critic if gan else 0, penalty=penalty,
-        penalty_weight=penalty_weight, adv_weight=adv, lr_g=lr, lr_d=lr_critic, lr_schedule=lr_schedule,
+        penalty_weight=penalty_weight, penalty_every=penalty_every, adv_weight=adv, lr_g=lr, lr_d=lr_critic,
+        lr_schedule=lr_schedule,
         lr_decay_start=lr_decay_start,
         betas=(0.0, 0.9) if gan else (0.9, 0.99), ema_decay=0.999, amp=amp, device=device, seed=seed,
         sample_every=sample_every, checkpoint_every=checkpoint_every,
     )
     weights = SRLossWeights(l1=l1, perceptual=perceptual if gan else 0.0, lpips=lpips if gan else 0.0)
     exp = SRExperiment(data=str(data), scale=scale, stage=stage, hr_size=hr_size, crop_fraction=crop_fraction,
-                       num_feat=num_feat, num_blocks=num_blocks, critic_norm=critic_norm, losses=weights,
+                       extra_crop_fractions=tuple(extra_crop_fraction or ()), num_feat=num_feat,
+                       num_blocks=num_blocks, critic_channels=critic_channels, critic_norm=critic_norm,
+                       losses=weights,
                        init_from=str(init_from) if init_from else None,
                        cache_dir=str(cache_dir) if cache_dir else None,
                        degradations=Degradations() if degrade else None, train=cfg)
@@ -102,8 +111,10 @@ def train(
         console.print("note: the gan stage usually starts from a fidelity model (--init-from)")
     refuse_existing_run(run_dir, resume)
     train_crops, val_crops = exp.load_data()
-    console.print(f"{train_crops.images.shape[0]} training / {0 if val_crops is None else val_crops.images.shape[0]} "
-                  f"validation faces under {data}")
+    framings = 1 + len(exp.extra_crop_fractions)
+    console.print(f"{train_crops.images.shape[0] // framings} training"
+                  + (f" (x {framings} framings)" if framings > 1 else "")
+                  + f" / {0 if val_crops is None else val_crops.images.shape[0]} validation faces under {data}")
     trainer = exp.build(run_dir, data=(train_crops, val_crops))
     save_experiment(exp, run_dir)
     fit_with_progress(trainer, cfg.steps, f"sr train x{scale} {stage}", resume)
@@ -189,12 +200,17 @@ def evaluate(
     json_out: Annotated[Path | None, typer.Option("--json", help="Write the metrics here as JSON.")] = None,
     device: Annotated[str, typer.Option(help="auto, cpu, cuda or cuda:N.")] = "auto",
     limit: Annotated[int | None, typer.Option(help="Evaluate only the first N images.")] = None,
+    split: Annotated[str, typer.Option(help="all, or val / train: the file-hash split `sr train` makes of a "
+                                            "training folder (tune on val, report on a test folder).")] = "all",
+    val_fraction: Annotated[float, typer.Option(help="Validation fraction of that split (sr train: 0.05, "
+                                                     "sr finetune: 0.1).")] = 0.05,
+    cache_dir: Annotated[Path | None, typer.Option(help="Cache decoded HR crops here.")] = None,
 ) -> None:
     """PSNR (RGB, Y), SSIM (Y) and LPIPS-alex of a model and of bicubic on the same faces."""
     from rich.table import Table
 
     from srgan_wgan.apps.face_sr import evaluate_sr
-    from srgan_wgan.data.faces import load_face_crops
+    from srgan_wgan.data.faces import load_face_crops, split_by_hash
     from srgan_wgan.data.folders import scan_images
     from srgan_wgan.io.weights import load_pretrained
     from srgan_wgan.utils.device import resolve_device
@@ -208,10 +224,14 @@ def evaluate(
     path = resolve_model_path(model)
     G = load_pretrained(path, expected_arch="SRResNet", device=dev)
     scale = G.config.scale
+    if split not in ("all", "train", "val"):
+        raise UserError(f"--split must be all, train or val, not {split!r}")
     files = scan_images(data)
+    if split != "all":
+        files = split_by_hash(files, val_fraction)[split == "val"]
     if not files:
-        raise UserError(f"no images found under {data}")
-    crops = load_face_crops(files[:limit] if limit else files, hr_size, crop_fraction)
+        raise UserError(f"no images found under {data}" + ("" if split == "all" else f" in the {split} split"))
+    crops = load_face_crops(files[:limit] if limit else files, hr_size, crop_fraction, cache_dir)
     results = {"model": evaluate_sr(G, crops.images, scale, device=dev),
                "bicubic": evaluate_sr(None, crops.images, scale, device=dev)}
     table = Table(title=f"x{scale} on {crops.images.shape[0]} faces from {data} ({hr_size}px HR, border {scale} shaved)")
@@ -222,8 +242,8 @@ def evaluate(
                       f"{r['ssim_y']:.4f}", f"{r['lpips_alex']:.4f}")
     console.print(table)
     if json_out:
-        json_out.write_text(json.dumps({"data": str(data), "model": str(path), "scale": scale, "hr_size": hr_size,
-                                        "crop_fraction": crop_fraction, **results}, indent=1))
+        json_out.write_text(json.dumps({"data": str(data), "split": split, "model": str(path), "scale": scale,
+                                        "hr_size": hr_size, "crop_fraction": crop_fraction, **results}, indent=1))
 
 
 @app.command()

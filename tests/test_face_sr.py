@@ -113,6 +113,21 @@ def test_invalid_sr_configs(face_folder) -> None:
         SRExperiment(data=str(face_folder), scale=8, hr_size=36).validate()
     with pytest.raises(UserError, match="not found"):
         SRExperiment(data="/nonexistent/faces").load_data()
+    with pytest.raises(ConfigError, match="crop fractions"):
+        small_experiment(face_folder, extra_crop_fractions=(0.8, 1.5)).validate()
+
+
+def test_extra_crop_fractions_add_tighter_framings_of_the_training_faces(face_folder) -> None:
+    from srgan_wgan.data.faces import centre_crop_resize, read_rgb
+
+    base_train, base_val = small_experiment(face_folder).load_data()
+    train, val = small_experiment(face_folder, extra_crop_fractions=(0.6,)).load_data()
+    n = base_train.images.shape[0]
+    assert train.images.shape[0] == 2 * n and train.files == base_train.files * 2
+    assert torch.equal(train.images[:n], base_train.images) and torch.equal(val.images, base_val.images)
+    tight = centre_crop_resize(read_rgb(Path(base_train.files[0])), 32, 0.6)
+    assert torch.equal(train.images[n], torch.from_numpy(np.array(tight)).permute(2, 0, 1))
+    assert not torch.equal(train.images[n], train.images[0])
 
 
 @pytest.mark.shared
@@ -131,7 +146,7 @@ def test_gan_stage_from_fidelity_weights(tmp_path, face_folder, shared_dir) -> N
     # mismatched init (other width) is a clear error
     bad = small_experiment(face_folder, stage="gan", init_from=str(fid_out))
     bad.num_feat = 8
-    with pytest.raises(UserError, match="not this model"):
+    with pytest.raises(UserError, match="does not fit this run"):
         bad.build(tmp_path / "bad", tensorboard=False)
 
 

@@ -85,6 +85,11 @@ def test_generate_styles_interpolate_commands(model, tmp_path) -> None:
                 "--model", str(model), "-o", str(gif))
     assert out.returncode == 0, out.stderr
     assert Image.open(gif).n_frames == 4
+    missing = tmp_path / "no-such-folder" / "i.gif"
+    out = paint("interpolate", "--from", "impressionism", "--to", "ukiyo_e", "--steps", "3", "--rows", "2",
+                "--model", str(model), "-o", str(missing))
+    assert out.returncode != 0 and "output folder does not exist" in out.stderr
+    assert not missing.parent.exists()
 
 
 @pytest.mark.parametrize(

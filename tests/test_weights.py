@@ -68,3 +68,46 @@ def test_missing_corrupt_and_mismatched_files(tmp_path, generator) -> None:
     truncated.write_bytes(path.read_bytes()[:-100])
     with pytest.raises(WeightsError):
         load_pretrained(truncated)
+
+
+def test_init_from_release_loads_fitting_weights_and_reports_misfits(tmp_path, generator, caplog) -> None:
+    from srgan_wgan.io.weights import init_from_release
+
+    def critic(channels: int) -> ConvCritic:
+        return ConvCritic(in_channels=3, resolution=16, base_channels=channels, max_channels=32, min_resolution=4,
+                          cond="class", num_classes=3)
+
+    torch.manual_seed(1)
+    d = critic(8)
+    g_file = save_pretrained(generator, tmp_path / "r" / "generator.safetensors")
+    save_pretrained(d, tmp_path / "r" / "critic.safetensors")
+
+    torch.manual_seed(2)
+    G, D = CondGenerator(**generator.config_dict()), critic(8)
+    assert init_from_release(g_file, G, D)
+    for a, b in ((G, generator), (D, d)):
+        for k, v in b.state_dict().items():
+            assert torch.equal(a.state_dict()[k], v), k
+
+    # remap rewrites tensors before loading (here: the class-embedding table, scaled)
+    G2 = CondGenerator(**generator.config_dict())
+    init_from_release(g_file, G2, remap=lambda k, v: v * 2 if "embed" in k else v)
+    key = next(k for k in G2.state_dict() if "embed" in k)
+    assert torch.equal(G2.state_dict()[key], 2 * generator.state_dict()[key])
+
+    # a critic of another width: warned and left at its fresh initialisation
+    D_other = critic(16)
+    fresh = {k: v.clone() for k, v in D_other.state_dict().items()}
+    with caplog.at_level("WARNING", logger="srgan_wgan"):
+        assert not init_from_release(g_file, CondGenerator(**generator.config_dict()), D_other)
+    assert "critic starts from scratch" in caplog.text
+    assert all(torch.equal(D_other.state_dict()[k], v) for k, v in fresh.items())
+
+    # a generator that does not fit, or of another architecture, is an error naming the file; nothing is loaded
+    wide = CondGenerator(**{**generator.config_dict(), "embed_dim": 16})
+    before = {k: v.clone() for k, v in wide.state_dict().items()}
+    with pytest.raises(WeightsError, match="generator.safetensors.*does not fit"):
+        init_from_release(g_file, wide)
+    assert all(torch.equal(wide.state_dict()[k], v) for k, v in before.items())
+    with pytest.raises(WeightsError, match="holds a CondGenerator, not this run's ConvCritic"):
+        init_from_release(g_file, critic(8))

@@ -25,6 +25,7 @@ from srgan_wgan.data.faces import (
     bicubic_upscale,
     face_folder_splits,
     degrade_lr,
+    load_face_crops,
     make_lr,
 )
 from srgan_wgan.errors import ConfigError, UserError
@@ -54,6 +55,7 @@ class SRExperiment:
     stage: str = "fidelity"
     hr_size: int = 128
     crop_fraction: float = 1.0
+    extra_crop_fractions: tuple[float, ...] = ()
     val_fraction: float = 0.05
     num_feat: int = 64
     num_blocks: int = 12
@@ -71,6 +73,9 @@ class SRExperiment:
         if self.stage not in STAGES:
             raise ConfigError(f"unknown stage {self.stage!r}; choose one of {', '.join(STAGES)}")
         self.generator_config().validate()
+        for f in (self.crop_fraction, *self.extra_crop_fractions):
+            if not 0 < f <= 1:
+                raise ConfigError(f"crop fractions must be in (0, 1], got {f}")
         if self.hr_size % self.scale or self.hr_size // self.scale < 4:
             raise ConfigError(f"--hr-size {self.hr_size} must be a multiple of the scale {self.scale} (>= 4 LR px)")
         if self.stage == "gan" and self.train.n_critic < 1:
@@ -91,7 +96,17 @@ class SRExperiment:
                             norm=self.critic_norm)
 
     def load_data(self) -> tuple[FaceCrops, FaceCrops | None]:
-        return face_folder_splits(self.data, self.hr_size, self.val_fraction, self.crop_fraction, self.cache_dir)
+        """Training and validation crops. Each ``extra_crop_fractions`` entry adds every training face again with
+        that (tighter or looser) framing, so the model sees faces at several scales; validation keeps
+        ``crop_fraction``."""
+        train, val = face_folder_splits(self.data, self.hr_size, self.val_fraction, self.crop_fraction,
+                                        self.cache_dir)
+        if not self.extra_crop_fractions:
+            return train, val
+        files = [Path(f) for f in train.files]
+        extra = [load_face_crops(files, self.hr_size, f, self.cache_dir) for f in self.extra_crop_fractions]
+        return FaceCrops(torch.cat([train.images, *(e.images for e in extra)]),
+                         train.files + [f for e in extra for f in e.files], train.skipped), val
 
     def build(self, run_dir: str | Path, data: tuple[FaceCrops, FaceCrops | None] | None = None,
               tensorboard: bool = True) -> GANTrainer:
@@ -110,26 +125,13 @@ class SRExperiment:
 
 def init_models(source: str | Path, G: nn.Module, D: nn.Module | None) -> None:
     """Start from released weights: ``source`` is a folder with ``generator.safetensors`` (+ ``critic``)."""
-    from safetensors.torch import load_file
+    from srgan_wgan.io.weights import init_from_release
 
     source = Path(source)
     g_file = source / "generator.safetensors" if source.is_dir() else source
     if not g_file.is_file():
         raise UserError(f"cannot initialise from {source}: no generator.safetensors")
-    from srgan_wgan.io.weights import read_weights_metadata
-
-    meta = read_weights_metadata(g_file)
-    if meta["arch"] != type(G).__name__ or meta["config"] != G.config_dict():  # type: ignore[operator]
-        raise UserError(f"{g_file} holds a {meta['arch']} {meta['config']}, not this model's {G.config_dict()}")
-    G.load_state_dict(load_file(str(g_file)))
-    c_file = g_file.parent / "critic.safetensors"
-    if D is not None and c_file.is_file():
-        c_meta = read_weights_metadata(c_file)
-        if c_meta["config"] == D.config_dict():  # type: ignore[operator]
-            D.load_state_dict(load_file(str(c_file)))
-            log.info("critic initialised from %s", c_file)
-        else:
-            log.warning("critic in %s has another config; the critic starts from scratch", c_file)
+    init_from_release(g_file, G, D)
 
 
 class SRTask(GANTask):
@@ -317,6 +319,7 @@ def export_run(run_dir: str | Path, out_dir: str | Path) -> int:
     raw["degradations"] = Degradations(**{**deg, "jpeg_quality": tuple(deg["jpeg_quality"])}) if deg else None
     train = raw.pop("train")
     train["betas"] = tuple(train["betas"])
+    raw["extra_crop_fractions"] = tuple(raw.get("extra_crop_fractions", ()))
     exp = SRExperiment(**raw, losses=losses, train=GANTrainConfig(**train))
     state = load_resume_state(run_dir / RESUME_FILE)
     G = SRResNet(exp.generator_config())

@@ -291,34 +291,21 @@ def load_release_for_finetune(source: str | Path, G: torch.nn.Module, D: torch.n
     rebuilt row by row: known styles keep their learned row, new styles start from the mean. Returns counts of
     ``{"kept": k, "new": n}`` styles.
     """
-    from safetensors.torch import load_file
-
     from srgan_wgan.io.hub import resolve_weights
-    from srgan_wgan.io.weights import read_weights_metadata
+    from srgan_wgan.io.weights import init_from_release, read_weights_metadata
 
     g_file = resolve_weights(source, PAINT_MODELS)
     meta = read_weights_metadata(g_file)
     old_names = list(meta["extra"].get("class_names") or [])
     if meta["arch"] != "CondGenerator" or not old_names:
         raise UserError(f"{g_file}: not a painting generator with style names")
-    pairs = [(G, g_file)]
-    c_file = g_file.parent / "critic.safetensors"
-    if D is not None and c_file.is_file():
-        pairs.append((D, c_file))
-    elif D is not None:
-        import logging
 
-        logging.getLogger("srgan_wgan").warning("no critic.safetensors beside %s: the critic starts from scratch", g_file)
-    for model, f in pairs:
-        state = load_file(str(f))
-        own = model.state_dict()
-        for k, v in state.items():
-            if "embed" in k and v.dim() == 2 and v.shape[0] == len(old_names):
-                state[k] = _expand_class_rows(v, old_names, new_names)
-        bad = [k for k in own if k not in state or own[k].shape != state[k].shape]
-        if bad:
-            raise UserError(f"{f}: architecture differs from this run's ({bad[0]}); fine-tune with the source's settings")
-        model.load_state_dict(state)
+    def rows(key: str, v: torch.Tensor) -> torch.Tensor:
+        if "embed" in key and v.dim() == 2 and v.shape[0] == len(old_names):
+            return _expand_class_rows(v, old_names, new_names)
+        return v
+
+    init_from_release(g_file, G, D, remap=rows)
     kept = sum(normalize_style(n) in {normalize_style(o) for o in old_names} for n in new_names)
     return {"kept": kept, "new": len(new_names) - kept}
 

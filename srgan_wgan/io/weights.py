@@ -12,7 +12,9 @@ class names). A readable ``<name>.json`` sidecar with the same content is writte
 from __future__ import annotations
 
 import json
+import logging
 import os
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -27,6 +29,7 @@ from srgan_wgan.io.atomic import atomic_write
 from srgan_wgan.version import __version__
 
 FORMAT = "srgan-wgan/1"
+log = logging.getLogger("srgan_wgan")
 
 
 def _arch_name(model: nn.Module) -> str:
@@ -101,3 +104,59 @@ def load_pretrained(
         raise WeightsError(f"{path}: weights do not match the {meta['arch']} config ({exc})".splitlines()[0]) from exc
     model.weights_metadata = meta  # type: ignore[attr-defined]
     return model.to(device).eval().requires_grad_(False)
+
+
+StateRemap = Callable[[str, torch.Tensor], torch.Tensor]
+
+
+def init_from_release(
+    g_file: str | os.PathLike[str], G: nn.Module, D: nn.Module | None = None, remap: StateRemap | None = None,
+) -> bool:
+    """Initialise a training run's ``G`` (and ``D``) in place from released weights, for fine-tuning.
+
+    ``g_file`` is a generator ``.safetensors``; a ``critic.safetensors`` beside it initialises ``D``.
+    ``remap(key, tensor)`` may rewrite tensors first (e.g. per-class rows when the classes change).
+    A generator that does not fit ``G`` is a :class:`WeightsError` naming the first mismatched tensor; a missing or
+    non-fitting critic is logged and ``D`` keeps its fresh initialisation. Returns whether ``D`` was loaded.
+    """
+    g_file = Path(g_file)
+    meta = read_weights_metadata(g_file)
+    if meta["arch"] != _arch_name(G):
+        raise WeightsError(f"{g_file}: holds a {meta['arch']}, not this run's {_arch_name(G)}")
+    mismatch = _load_fitting(G, g_file, remap)
+    if mismatch:
+        raise WeightsError(f"{g_file}: holds a {meta['arch']} {meta['config']} that does not fit this run's model "
+                           f"({mismatch}); fine-tune with the source's settings")
+    if D is None:
+        return False
+    c_file = g_file.parent / "critic.safetensors"
+    if not c_file.is_file():
+        log.warning("no critic.safetensors beside %s: the critic starts from scratch", g_file)
+        return False
+    mismatch = _load_fitting(D, c_file, remap)
+    if mismatch:
+        log.warning("%s does not fit this run's critic (%s): the critic starts from scratch", c_file, mismatch)
+        return False
+    log.info("critic initialised from %s", c_file)
+    return True
+
+
+def _load_fitting(model: nn.Module, path: Path, remap: StateRemap | None) -> str | None:
+    """Load ``path`` into ``model`` when every tensor fits; else leave it untouched and describe the first misfit."""
+    try:
+        state = load_file(str(path), device="cpu")
+    except (SafetensorError, OSError) as exc:
+        raise WeightsError(f"{path}: not a readable safetensors file ({exc})") from exc
+    if remap is not None:
+        state = {k: remap(k, v) for k, v in state.items()}
+    own = model.state_dict()
+    for k, v in own.items():
+        if k not in state:
+            return f"{k} missing"
+        if state[k].shape != v.shape:
+            return f"{k}: {tuple(state[k].shape)} vs {tuple(v.shape)}"
+    extra = sorted(set(state) - set(own))
+    if extra:
+        return f"unexpected {extra[0]}"
+    model.load_state_dict(state)
+    return None
