@@ -54,6 +54,8 @@ def train(
     amp: Annotated[str, typer.Option(help="Mixed precision: auto (bf16 on CUDA, fp32 on CPU), bf16, fp16, off.")] = "auto",
     device: Annotated[str, typer.Option(help="auto, cpu, cuda or cuda:N.")] = "auto",
     seed: Annotated[int, typer.Option(help="Seed; one seed makes a CPU run bit-reproducible.")] = 0,
+    deterministic: Annotated[bool, typer.Option(help="Deterministic CUDA kernels (cuDNN/cuBLAS, no TF32): "
+                                                     "repeatable GPU runs, slower.")] = False,
     sample_every: Annotated[int, typer.Option(help="Write a sample grid every N steps.")] = 500,
     checkpoint_every: Annotated[int, typer.Option(help="Write resume.pt every N steps.")] = 500,
     resume: Annotated[bool, typer.Option(help="Continue from the run folder's checkpoint.")] = False,
@@ -65,8 +67,8 @@ def train(
     setup_logging(verbose)
     cfg = GANTrainConfig(
         steps=steps, batch_size=batch_size, n_critic=n_critic, penalty=penalty, penalty_weight=penalty_weight,
-        penalty_every=penalty_every, amp=amp, device=device, seed=seed, sample_every=sample_every,
-        checkpoint_every=checkpoint_every,
+        penalty_every=penalty_every, amp=amp, device=device, seed=seed, deterministic=deterministic,
+        sample_every=sample_every, checkpoint_every=checkpoint_every,
     )
     exp = PaintExperiment(data=str(data), resolution=resolution, critic_norm=critic_norm, base_channels=base_channels,
                           holdout=holdout, train=cfg)

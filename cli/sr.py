@@ -77,6 +77,8 @@ def train(
     amp: Annotated[str, typer.Option(help="Mixed precision: auto (bf16 on CUDA, fp32 on CPU), bf16, fp16, off.")] = "auto",
     device: Annotated[str, typer.Option(help="auto, cpu, cuda or cuda:N.")] = "auto",
     seed: Annotated[int, typer.Option(help="Seed; one seed makes a CPU run bit-reproducible.")] = 0,
+    deterministic: Annotated[bool, typer.Option(help="Deterministic CUDA kernels (cuDNN/cuBLAS, no TF32): "
+                                                     "repeatable GPU runs, slower.")] = False,
     cache_dir: Annotated[Path | None, typer.Option(help="Cache decoded HR crops here.")] = None,
     degrade: Annotated[bool, typer.Option(help="Random blur/noise/JPEG on the LR side (for real photos).")] = False,
     sample_every: Annotated[int, typer.Option(help="Write a sample grid every N steps.")] = 500,
@@ -93,9 +95,8 @@ def train(
     cfg = GANTrainConfig(
         steps=steps, batch_size=batch_size, n_critic=n_critic if gan else 0, penalty=penalty,
         penalty_weight=penalty_weight, penalty_every=penalty_every, adv_weight=adv, lr_g=lr, lr_d=lr_critic,
-        lr_schedule=lr_schedule,
-        lr_decay_start=lr_decay_start,
-        betas=(0.0, 0.9) if gan else (0.9, 0.99), ema_decay=0.999, amp=amp, device=device, seed=seed,
+        lr_schedule=lr_schedule, lr_decay_start=lr_decay_start, betas=(0.0, 0.9) if gan else (0.9, 0.99),
+        ema_decay=0.999, amp=amp, device=device, seed=seed, deterministic=deterministic,
         sample_every=sample_every, checkpoint_every=checkpoint_every,
     )
     weights = SRLossWeights(l1=l1, perceptual=perceptual if gan else 0.0, lpips=lpips if gan else 0.0)

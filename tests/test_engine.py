@@ -161,3 +161,42 @@ def test_cosine_lr_schedule_is_a_function_of_the_step(tmp_path) -> None:
     trainer = exp.build(tmp_path / "run", tensorboard=False)
     trainer.fit()
     assert trainer.opt_g.param_groups[0]["lr"] == pytest.approx(1e-4 * trainer.config.lr_factor(3))
+
+
+@pytest.mark.gpu
+@pytest.mark.parametrize("amp", ["off", "bf16"])
+def test_cuda_deterministic_mode_repeats_a_run(tmp_path, amp: str) -> None:
+    """On CUDA, ``deterministic=True`` makes two runs with one seed agree (tolerance for reduction order)."""
+    if not torch.cuda.is_available():
+        pytest.skip("no CUDA device")
+    runs = []
+    for name in ("a", "b"):
+        t = tiny(6, seed=3, device="cuda", amp=amp, extra_config={"deterministic": True}).build(tmp_path / name)
+        t.fit()
+        runs.append({k: v.float().cpu() for k, v in all_state(t).items()})
+    assert runs[0].keys() == runs[1].keys()
+    for k in runs[0]:
+        torch.testing.assert_close(runs[0][k], runs[1][k], rtol=1e-5, atol=1e-6, msg=f"{k} differs")
+    assert torch.are_deterministic_algorithms_enabled()
+
+
+@pytest.fixture(autouse=True)
+def _restore_determinism_flags():
+    """``deterministic=True`` sets process-wide torch flags; put them back after each test."""
+    yield
+    from srgan_wgan.utils.seed import enable_determinism
+
+    if torch.are_deterministic_algorithms_enabled():
+        enable_determinism(False)
+        torch.backends.cuda.matmul.allow_tf32 = False
+        torch.backends.cudnn.allow_tf32 = True
+
+
+def test_deterministic_flag_sets_torch_and_leaves_cpu_math_unchanged(tmp_path) -> None:
+    plain = tiny(3, seed=5).build(tmp_path / "plain", tensorboard=False)
+    plain.fit()
+    assert not torch.are_deterministic_algorithms_enabled()
+    det = tiny(3, seed=5, extra_config={"deterministic": True}).build(tmp_path / "det", tensorboard=False)
+    assert torch.are_deterministic_algorithms_enabled() and torch.backends.cudnn.deterministic
+    det.fit()
+    assert_bit_identical(all_state(det), all_state(plain))

@@ -90,6 +90,9 @@ def test_generate_styles_interpolate_commands(model, tmp_path) -> None:
                 "--model", str(model), "-o", str(missing))
     assert out.returncode != 0 and "output folder does not exist" in out.stderr
     assert not missing.parent.exists()
+    out = paint("generate", "--style", "ukiyo-e", "-n", "2", "--model", str(model), "-o", str(missing.with_suffix(".png")))
+    assert out.returncode != 0 and "output folder does not exist" in out.stderr
+    assert not missing.parent.exists()
 
 
 @pytest.mark.parametrize(

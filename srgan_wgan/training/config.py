@@ -55,6 +55,7 @@ class GANTrainConfig:
     channels_last: bool = False
     fused_optimizer: bool | None = None
     compile_generator: bool = False
+    deterministic: bool = False
     extra: dict[str, object] = field(default_factory=dict)
 
     # ---- resolved values -------------------------------------------------------------------------------

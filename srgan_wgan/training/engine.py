@@ -33,7 +33,7 @@ from srgan_wgan.training.ema import make_ema, update_ema
 from srgan_wgan.training.logging import RunLogger
 from srgan_wgan.data.sampler import ResumableBatchSampler
 from srgan_wgan.utils.device import resolve_device
-from srgan_wgan.utils.seed import capture_rng_state, restore_rng_state
+from srgan_wgan.utils.seed import capture_rng_state, enable_determinism, restore_rng_state
 from srgan_wgan.version import __version__
 
 log = logging.getLogger("srgan_wgan")
@@ -118,6 +118,8 @@ class GANTrainer:
         self.callback = callback
         self.tensorboard = tensorboard
         self.device = resolve_device(config.device)
+        if config.deterministic:  # before any CUDA kernel (cuBLAS reads its workspace setting on first use)
+            enable_determinism(True)
         fmt = torch.channels_last if config.channels_last else torch.contiguous_format
         self.G = generator.to(self.device, memory_format=fmt)
         self.D = critic.to(self.device, memory_format=fmt) if critic is not None else None
