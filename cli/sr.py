@@ -72,6 +72,7 @@ def train(
     n_critic: Annotated[int, typer.Option(help="Critic steps per generator step (gan stage).")] = 1,
     critic_norm: Annotated[str, typer.Option(help="Critic normalisation: none, layer, group.")] = "none",
     critic_channels: Annotated[int, typer.Option(help="Critic width at full resolution (doubles per level).")] = 64,
+    critic_max_channels: Annotated[int, typer.Option(help="Cap on the critic's width.")] = 512,
     penalty_every: Annotated[int, typer.Option(help="Lazy regularisation: apply the penalty every N critic steps "
                                                     "(scaled by N).")] = 1,
     amp: Annotated[str, typer.Option(help="Mixed precision: auto (bf16 on CUDA, fp32 on CPU), bf16, fp16, off.")] = "auto",
@@ -102,7 +103,8 @@ def train(
     weights = SRLossWeights(l1=l1, perceptual=perceptual if gan else 0.0, lpips=lpips if gan else 0.0)
     exp = SRExperiment(data=str(data), scale=scale, stage=stage, hr_size=hr_size, crop_fraction=crop_fraction,
                        extra_crop_fractions=tuple(extra_crop_fraction or ()), num_feat=num_feat,
-                       num_blocks=num_blocks, critic_channels=critic_channels, critic_norm=critic_norm,
+                       num_blocks=num_blocks, critic_channels=critic_channels,
+                       critic_max_channels=critic_max_channels, critic_norm=critic_norm,
                        losses=weights,
                        init_from=str(init_from) if init_from else None,
                        cache_dir=str(cache_dir) if cache_dir else None,

@@ -106,6 +106,16 @@ def test_run_folder_outputs_and_export(tmp_path) -> None:
         assert torch.equal(G.state_dict()[k], v)
     D = load_pretrained(out / "critic.safetensors", expected_arch="ConvCritic")
     assert D.config.cond == "class"
+    # fine-tuning files are stored in fp16 (half the size) and load back into fp32 modules
+    from safetensors.torch import load_file
+
+    assert all(v.dtype == torch.float16 for v in load_file(out / "critic.safetensors").values() if v.is_floating_point())
+    assert D.weights_metadata["extra"]["stored_dtype"] == "float16"
+    for k, v in trainer.D.state_dict().items():
+        assert D.state_dict()[k].dtype == v.dtype
+        torch.testing.assert_close(D.state_dict()[k], v.cpu().half().float(), rtol=0, atol=0)
+    raw = (out / "generator_raw.safetensors").stat().st_size
+    assert raw < 0.6 * (out / "generator.safetensors").stat().st_size
 
 
 @pytest.mark.parametrize(

@@ -60,6 +60,7 @@ class SRExperiment:
     num_feat: int = 64
     num_blocks: int = 12
     critic_channels: int = 64
+    critic_max_channels: int = 512
     critic_norm: str = "none"
     losses: SRLossWeights = field(default_factory=SRLossWeights)
     init_from: str | None = None
@@ -92,7 +93,7 @@ class SRExperiment:
 
     def critic_config(self) -> CriticConfig:
         return CriticConfig(in_channels=3, resolution=self.hr_size, base_channels=self.critic_channels,
-                            max_channels=512, min_resolution=4, cond="image", cond_channels=3,
+                            max_channels=self.critic_max_channels, min_resolution=4, cond="image", cond_channels=3,
                             norm=self.critic_norm)
 
     def load_data(self) -> tuple[FaceCrops, FaceCrops | None]:
@@ -283,17 +284,18 @@ def finetune_experiment(source: str | Path, data: str, steps: int, stage: str | 
     cfg, extra = meta["config"], meta["extra"]
     stage = stage or extra.get("stage", "gan")
     critic_file = g_file.parent / "critic.safetensors"
-    critic_channels, critic_norm = 64, "none"
+    critic_channels, critic_max_channels, critic_norm = 64, 512, "none"
     if critic_file.is_file():
         ccfg = read_weights_metadata(critic_file)["config"]
-        critic_channels, critic_norm = ccfg["base_channels"], ccfg["norm"]
+        critic_channels, critic_max_channels, critic_norm = ccfg["base_channels"], ccfg["max_channels"], ccfg["norm"]
     gan = stage == "gan"
     fields: dict[str, Any] = {"batch_size": 16, "n_critic": 1 if gan else 0, "adv_weight": 0.005, "lr_g": 5e-5,
                               "lr_d": 5e-5, "betas": (0.0, 0.9) if gan else (0.9, 0.99), "ema_decay": 0.999}
     train = GANTrainConfig(steps=steps, **{**fields, **train_overrides})
     return SRExperiment(
         data=data, scale=cfg["scale"], stage=stage, hr_size=int(extra.get("hr_size", 128)), num_feat=cfg["num_feat"],
-        num_blocks=cfg["num_blocks"], critic_channels=critic_channels, critic_norm=critic_norm,
+        num_blocks=cfg["num_blocks"], critic_channels=critic_channels, critic_max_channels=critic_max_channels,
+        critic_norm=critic_norm,
         losses=SRLossWeights(1.0, 0.1 if gan else 0.0, 0.1 if gan else 0.0), init_from=str(g_file.parent),
         val_fraction=0.1, train=train,
     )
@@ -306,7 +308,7 @@ def export_run(run_dir: str | Path, out_dir: str | Path) -> int:
     """
     import json
 
-    from srgan_wgan.io.weights import save_pretrained
+    from srgan_wgan.io.weights import FINETUNE_DTYPE, save_pretrained
     from srgan_wgan.training.checkpoint import RESUME_FILE, load_resume_state
 
     run_dir, out_dir = Path(run_dir), Path(out_dir)
@@ -329,9 +331,9 @@ def export_run(run_dir: str | Path, out_dir: str | Path) -> int:
     G.load_state_dict(state.get("G_ema", state["G"]))
     save_pretrained(G, out_dir / "generator.safetensors", {**extra, "ema": "G_ema" in state})
     G.load_state_dict(state["G"])
-    save_pretrained(G, out_dir / "generator_raw.safetensors", {**extra, "ema": False})
+    save_pretrained(G, out_dir / "generator_raw.safetensors", {**extra, "ema": False}, dtype=FINETUNE_DTYPE)
     if "D" in state:
         D = ConvCritic(exp.critic_config())
         D.load_state_dict(state["D"])
-        save_pretrained(D, out_dir / "critic.safetensors", extra)
+        save_pretrained(D, out_dir / "critic.safetensors", extra, dtype=FINETUNE_DTYPE)
     return int(state["step"])

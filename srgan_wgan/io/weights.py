@@ -30,6 +30,8 @@ from srgan_wgan.version import __version__
 
 FORMAT = "srgan-wgan/1"
 log = logging.getLogger("srgan_wgan")
+FINETUNE_DTYPE = torch.float16
+"""Storage type of released raw generators and critics (fine-tuning starts); the EMA generator stays fp32."""
 
 
 def _arch_name(model: nn.Module) -> str:
@@ -40,10 +42,17 @@ def _arch_name(model: nn.Module) -> str:
 
 
 def save_pretrained(
-    model: nn.Module, path: str | os.PathLike[str], extra: dict[str, Any] | None = None
+    model: nn.Module, path: str | os.PathLike[str], extra: dict[str, Any] | None = None,
+    dtype: torch.dtype | None = None,
 ) -> Path:
-    """Write ``model``'s tensors and config to ``path`` (``.safetensors``) atomically, plus a JSON sidecar."""
+    """Write ``model``'s tensors and config to ``path`` (``.safetensors``) atomically, plus a JSON sidecar.
+
+    ``dtype`` (e.g. ``torch.float16``) stores floating-point tensors in that type to halve the file; loading casts
+    them back to the model's fp32 parameters.
+    """
     path = Path(path)
+    if dtype is not None:
+        extra = {**(extra or {}), "stored_dtype": str(dtype).removeprefix("torch.")}
     meta = {
         "format": FORMAT,
         "arch": _arch_name(model),
@@ -51,7 +60,8 @@ def save_pretrained(
         "version": __version__,
         "extra": json.dumps(extra or {}, sort_keys=True),
     }
-    tensors = {k: v.detach().to("cpu").contiguous().clone() for k, v in model.state_dict().items()}
+    tensors = {k: v.detach().to("cpu", dtype if dtype is not None and v.is_floating_point() else v.dtype)
+               .contiguous().clone() for k, v in model.state_dict().items()}
     with atomic_write(path) as tmp:
         save_file(tensors, str(tmp), metadata=meta)
     sidecar = {k: (json.loads(v) if k in ("config", "extra") else v) for k, v in meta.items()}

@@ -24,7 +24,7 @@ from torch import nn
 from torch.utils.data import DataLoader, Dataset
 
 from srgan_wgan.errors import UserError
-from srgan_wgan.io.weights import save_pretrained
+from srgan_wgan.io.weights import FINETUNE_DTYPE, save_pretrained
 from srgan_wgan.losses.adversarial import critic_wasserstein_loss, drift_penalty, generator_wasserstein_loss
 from srgan_wgan.losses.penalties import clip_weights, gradient_penalty, lipschitz_penalty, r1_penalty
 from srgan_wgan.training.checkpoint import RESUME_FILE, load_resume_state, save_resume_state
@@ -341,13 +341,15 @@ class GANTrainer:
         return path
 
     def export(self, out_dir: str | Path | None = None) -> Path:
-        """Write release weights: ``generator.safetensors`` (EMA when kept), ``generator_raw`` and ``critic``."""
+        """Write release weights: ``generator.safetensors`` (EMA when kept; fp32, the one inference uses), and for
+        fine-tuning ``generator_raw`` and ``critic`` (stored in fp16 to keep the files small)."""
         out = Path(out_dir) if out_dir is not None else self.run_dir / "export"
         extra = {**self.task.release_extra(), "step": self.step, "penalty": self.config.penalty}
-        save_pretrained(self.G_ema if self.G_ema is not None else self.G, out / "generator.safetensors", {**extra, "ema": self.G_ema is not None})
-        save_pretrained(self.G, out / "generator_raw.safetensors", {**extra, "ema": False})
+        save_pretrained(self.G_ema if self.G_ema is not None else self.G, out / "generator.safetensors",
+                        {**extra, "ema": self.G_ema is not None})
+        save_pretrained(self.G, out / "generator_raw.safetensors", {**extra, "ema": False}, dtype=FINETUNE_DTYPE)
         if self.D is not None:
-            save_pretrained(self.D, out / "critic.safetensors", extra)
+            save_pretrained(self.D, out / "critic.safetensors", extra, dtype=FINETUNE_DTYPE)
         return out
 
     # ---- the loop ---------------------------------------------------------------------------------------
