@@ -158,3 +158,32 @@ def test_one_pixel_image_and_missing_output_folder(model_path, tmp_path) -> None
     assert read_image(tmp_path / "one_x4.png").size == (4, 4)
     out = cli(str(one), "-o", str(tmp_path / "no" / "such" / "dir.png"), "--model", str(model_path), "--device", "cpu")
     assert out.returncode == 1 and "output folder does not exist" in out.stderr
+
+
+def test_unwritable_output_folder_is_a_one_line_error(model_path, tmp_path, monkeypatch) -> None:
+    """A folder the user may not write to: a real read-only folder when not root; as root (who may write anywhere),
+    the OS refusal is simulated where the file is created."""
+    import os
+    import tempfile
+
+    src = tmp_path / "in.png"
+    Image.fromarray(np.full((8, 8, 3), 90, np.uint8)).save(src)
+    locked = tmp_path / "locked"
+    locked.mkdir()
+    if os.geteuid() == 0:
+        real = tempfile.mkstemp
+
+        def refuse(*args, dir=None, **kw):  # noqa: A002 - mkstemp's own keyword
+            if dir is not None and Path(dir) == locked:
+                raise PermissionError(13, "Permission denied", str(dir))
+            return real(*args, dir=dir, **kw)
+
+        monkeypatch.setattr(tempfile, "mkstemp", refuse)
+    else:
+        locked.chmod(0o500)
+    try:
+        with pytest.raises(UserError, match=r"locked/out.png: permission denied"):
+            write_image(locked / "out.png", read_image(src))
+    finally:
+        locked.chmod(0o700)
+    assert list(locked.iterdir()) == []
