@@ -31,22 +31,25 @@ def to_pil(x: torch.Tensor) -> Image.Image:
     return Image.fromarray((x.clamp(0, 1).permute(1, 2, 0).numpy() * 255 + 0.5).astype(np.uint8))
 
 
-def lfw_figure(model: str, lfw: Path, out: Path, n: int) -> None:
-    G = load_pretrained(resolve_model_path(model))
-    s = G.config.scale
+def lfw_figure(models: list[str], lfw: Path, out: Path, n: int) -> None:
+    Gs = [load_pretrained(resolve_model_path(m)) for m in models]
+    s = Gs[0].config.scale
+    if any(G.config.scale != s for G in Gs):
+        raise SystemExit("all --model entries must have the same scale")
     crops = load_face_crops(scan_images(lfw)[:n], 128, 128 / 250)
     hr = crops.images.float() / 255
     lr = make_lr(hr, s)
     with torch.no_grad():
-        sr = G(lr).clamp(0, 1)
-    cols = [torch.nn.functional.interpolate(lr, scale_factor=s, mode="nearest"), bicubic_upscale(lr, s), sr, hr]
+        srs = [G(lr).clamp(0, 1) for G in Gs]
+    cols = [torch.nn.functional.interpolate(lr, scale_factor=s, mode="nearest"), bicubic_upscale(lr, s), *srs, hr]
     pad = 4
-    canvas = Image.new("RGB", (4 * (128 + pad) + pad, n * (128 + pad) + pad), "white")
+    canvas = Image.new("RGB", (len(cols) * (128 + pad) + pad, n * (128 + pad) + pad), "white")
     for r in range(n):
         for c, col in enumerate(cols):
             canvas.paste(to_pil(col[r]), (pad + c * (128 + pad), pad + r * (128 + pad)))
     canvas.save(out)
-    print(f"{out}: rows = LFW faces; columns = LR {128 // s}px (nearest), bicubic, model x{s}, HR 128px")
+    print(f"{out}: rows = LFW faces; columns = LR {128 // s}px (nearest), bicubic, {', '.join(models)} (x{s}), "
+          "HR 128px")
 
 
 def astronaut_figure(model: str, out: Path) -> None:
@@ -75,7 +78,8 @@ def astronaut_figure(model: str, out: Path) -> None:
 
 def main() -> None:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("--model", required=True)
+    p.add_argument("--model", required=True, action="append",
+                   help="model name or path; repeat for several columns (LFW figure)")
     p.add_argument("--lfw", type=Path)
     p.add_argument("--astronaut", action="store_true")
     p.add_argument("--n", type=int, default=6)
@@ -83,7 +87,7 @@ def main() -> None:
     args = p.parse_args()
     torch.set_grad_enabled(False)
     if args.astronaut:
-        astronaut_figure(args.model, args.out)
+        astronaut_figure(args.model[0], args.out)
     else:
         lfw_figure(args.model, args.lfw, args.out, args.n)
 
