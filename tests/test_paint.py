@@ -200,6 +200,7 @@ def test_finetune_keeps_known_styles_and_adds_new_ones(tmp_path, painting_folder
     old_g = trainer.G_ema.embed.weight
     torch.testing.assert_close(ft.G.embed.weight[1], old_g[1])  # Ukiyo_e kept its learned row
     torch.testing.assert_close(ft.G.embed.weight[0], old_g.mean(0))  # the new style starts from the mean
-    torch.testing.assert_close(ft.D.embed.weight[1], trainer.D.embed.weight[1])  # critic too
+    # critic too (released in fp16, see FINETUNE_DTYPE)
+    torch.testing.assert_close(ft.D.embed.weight[1], trainer.D.embed.weight[1].half().float(), rtol=0, atol=0)
     ft.fit()
     assert (ft.export() / "generator.safetensors").exists()
