@@ -6,7 +6,7 @@ import logging
 import sys
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Annotated, Any, TypeVar
 
 import typer
 from rich.console import Console
@@ -68,6 +68,14 @@ def run_app(app: typer.Typer) -> None:
         if type(exc).__name__ == "Abort":
             raise SystemExit(1) from None
         raise
+
+
+# Options that every training command shares (same name, help and meaning); defaults stay at each command.
+DeterministicOpt = Annotated[bool, typer.Option(help="Deterministic CUDA kernels (cuDNN/cuBLAS, no TF32): "
+                                                     "repeatable GPU runs, slower.")]
+SampleEveryOpt = Annotated[int, typer.Option(help="Write a sample grid every N steps.")]
+CheckpointEveryOpt = Annotated[int, typer.Option(help="Write resume.pt every N steps.")]
+ResumeOpt = Annotated[bool, typer.Option(help="Continue from the run folder's checkpoint.")]
 
 
 def refuse_existing_run(run_dir: Path, resume: bool) -> None:

@@ -12,6 +12,10 @@ from srgan_wgan.io.images import refuse_overwrite, write_output
 from srgan_wgan.losses.penalties import PENALTIES
 from srgan_wgan.training import GANTrainConfig
 from srgan_wgan_cli._common import (
+    CheckpointEveryOpt,
+    DeterministicOpt,
+    ResumeOpt,
+    SampleEveryOpt,
     console,
     fit_with_progress,
     refuse_existing_run,
@@ -54,11 +58,10 @@ def train(
     amp: Annotated[str, typer.Option(help="Mixed precision: auto (bf16 on CUDA, fp32 on CPU), bf16, fp16, off.")] = "auto",
     device: Annotated[str, typer.Option(help="auto, cpu, cuda or cuda:N.")] = "auto",
     seed: Annotated[int, typer.Option(help="Seed; one seed makes a CPU run bit-reproducible.")] = 0,
-    deterministic: Annotated[bool, typer.Option(help="Deterministic CUDA kernels (cuDNN/cuBLAS, no TF32): "
-                                                     "repeatable GPU runs, slower.")] = False,
-    sample_every: Annotated[int, typer.Option(help="Write a sample grid every N steps.")] = 500,
-    checkpoint_every: Annotated[int, typer.Option(help="Write resume.pt every N steps.")] = 500,
-    resume: Annotated[bool, typer.Option(help="Continue from the run folder's checkpoint.")] = False,
+    deterministic: DeterministicOpt = False,
+    sample_every: SampleEveryOpt = 500,
+    checkpoint_every: CheckpointEveryOpt = 500,
+    resume: ResumeOpt = False,
     verbose: Annotated[bool, typer.Option("--verbose", "-v", help="Log progress details.")] = False,
 ) -> None:
     """Train a style-conditional WGAN (WGAN-GP by default) on DATA/<style>/*.jpg."""
@@ -216,9 +219,9 @@ def finetune(
     amp: Annotated[str, typer.Option(help="auto, bf16, fp16, off.")] = "auto",
     device: Annotated[str, typer.Option(help="auto, cpu, cuda or cuda:N.")] = "auto",
     seed: Annotated[int, typer.Option(help="Seed.")] = 0,
-    sample_every: Annotated[int, typer.Option(help="Write a sample grid every N steps.")] = 500,
-    checkpoint_every: Annotated[int, typer.Option(help="Write resume.pt every N steps.")] = 500,
-    resume: Annotated[bool, typer.Option(help="Continue from the run folder's checkpoint.")] = False,
+    sample_every: SampleEveryOpt = 500,
+    checkpoint_every: CheckpointEveryOpt = 500,
+    resume: ResumeOpt = False,
     verbose: Annotated[bool, typer.Option("--verbose", "-v", help="Log details.")] = False,
 ) -> None:
     """Adapt a painting model to your styles: known styles keep what they learned, new ones start from the mean."""

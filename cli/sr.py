@@ -13,6 +13,10 @@ from srgan_wgan.losses.penalties import PENALTIES
 from srgan_wgan.training import GANTrainConfig
 from srgan_wgan.version import __version__
 from srgan_wgan_cli._common import (
+    CheckpointEveryOpt,
+    DeterministicOpt,
+    ResumeOpt,
+    SampleEveryOpt,
     TrainProgress,
     console,
     fit_with_progress,
@@ -78,13 +82,12 @@ def train(
     amp: Annotated[str, typer.Option(help="Mixed precision: auto (bf16 on CUDA, fp32 on CPU), bf16, fp16, off.")] = "auto",
     device: Annotated[str, typer.Option(help="auto, cpu, cuda or cuda:N.")] = "auto",
     seed: Annotated[int, typer.Option(help="Seed; one seed makes a CPU run bit-reproducible.")] = 0,
-    deterministic: Annotated[bool, typer.Option(help="Deterministic CUDA kernels (cuDNN/cuBLAS, no TF32): "
-                                                     "repeatable GPU runs, slower.")] = False,
+    deterministic: DeterministicOpt = False,
     cache_dir: Annotated[Path | None, typer.Option(help="Cache decoded HR crops here.")] = None,
     degrade: Annotated[bool, typer.Option(help="Random blur/noise/JPEG on the LR side (for real photos).")] = False,
-    sample_every: Annotated[int, typer.Option(help="Write a sample grid every N steps.")] = 500,
-    checkpoint_every: Annotated[int, typer.Option(help="Write resume.pt every N steps.")] = 500,
-    resume: Annotated[bool, typer.Option(help="Continue from the run folder's checkpoint.")] = False,
+    sample_every: SampleEveryOpt = 500,
+    checkpoint_every: CheckpointEveryOpt = 500,
+    resume: ResumeOpt = False,
     verbose: Annotated[bool, typer.Option("--verbose", "-v", help="Log details.")] = False,
 ) -> None:
     """Train a face SR generator: the fidelity stage (L1), then the GAN stage from it (--init-from)."""
@@ -104,8 +107,7 @@ def train(
     exp = SRExperiment(data=str(data), scale=scale, stage=stage, hr_size=hr_size, crop_fraction=crop_fraction,
                        extra_crop_fractions=tuple(extra_crop_fraction or ()), num_feat=num_feat,
                        num_blocks=num_blocks, critic_channels=critic_channels,
-                       critic_max_channels=critic_max_channels, critic_norm=critic_norm,
-                       losses=weights,
+                       critic_max_channels=critic_max_channels, critic_norm=critic_norm, losses=weights,
                        init_from=str(init_from) if init_from else None,
                        cache_dir=str(cache_dir) if cache_dir else None,
                        degradations=Degradations() if degrade else None, train=cfg)
@@ -139,7 +141,7 @@ def finetune(
     amp: Annotated[str, typer.Option(help="auto, bf16, fp16, off.")] = "auto",
     device: Annotated[str, typer.Option(help="auto, cpu, cuda or cuda:N.")] = "auto",
     seed: Annotated[int, typer.Option(help="Seed.")] = 0,
-    resume: Annotated[bool, typer.Option(help="Continue from the run folder's checkpoint.")] = False,
+    resume: ResumeOpt = False,
     verbose: Annotated[bool, typer.Option("--verbose", "-v", help="Log details.")] = False,
 ) -> None:
     """Fine-tune shipped face SR weights (generator and critic) on your faces, with early stopping on LPIPS."""
