@@ -23,6 +23,12 @@ from srgan_wgan_cli._common import (
     setup_logging,
 )
 
+DiffAugOpt = Annotated[str, typer.Option(
+    help="DiffAugment policy for the critic's inputs, e.g. color,translation,cutout (small datasets); '' = off.")]
+
+CropScaleOpt = Annotated[float, typer.Option(
+    help="Random resized crops covering this fraction..1 of each painting's area (1 = no crop).")]
+
 app = typer.Typer(
     name="paint",
     help="Style-conditioned painting generation with class-conditional Wasserstein GANs.",
@@ -55,6 +61,17 @@ def train(
     critic_norm: Annotated[str, typer.Option(help="Critic normalisation: none, layer, group, batch (clip only).")] = "none",
     n_critic: Annotated[int, typer.Option(help="Critic steps per generator step.")] = 5,
     base_channels: Annotated[int, typer.Option(help="Width of the first critic / last generator block.")] = 64,
+    critic_channels: Annotated[
+        int | None, typer.Option(help="Critic width at full resolution, doubling per level (default: base channels).")
+    ] = None,
+    critic_max_channels: Annotated[int, typer.Option(help="Cap on the critic's width.")] = 512,
+    diffaug: DiffAugOpt = "",
+    crop_scale: CropScaleOpt = 1.0,
+    lr_g: Annotated[float | None, typer.Option(help="Generator learning rate (default 1e-4).")] = None,
+    lr_d: Annotated[float | None, typer.Option(help="Critic learning rate (default 1e-4).")] = None,
+    unconditional: Annotated[bool, typer.Option(
+        help="Ignore the styles (one class): the baseline `paint eval` compares a conditional model with.")
+    ] = False,
     amp: Annotated[str, typer.Option(help="Mixed precision: auto (bf16 on CUDA, fp32 on CPU), bf16, fp16, off.")] = "auto",
     device: Annotated[str, typer.Option(help="auto, cpu, cuda or cuda:N.")] = "auto",
     seed: Annotated[int, typer.Option(help="Seed; one seed makes a CPU run bit-reproducible.")] = 0,
@@ -71,10 +88,11 @@ def train(
     cfg = GANTrainConfig(
         steps=steps, batch_size=batch_size, n_critic=n_critic, penalty=penalty, penalty_weight=penalty_weight,
         penalty_every=penalty_every, amp=amp, device=device, seed=seed, deterministic=deterministic,
-        sample_every=sample_every, checkpoint_every=checkpoint_every,
+        sample_every=sample_every, checkpoint_every=checkpoint_every, diffaug=diffaug, lr_g=lr_g, lr_d=lr_d,
     )
     exp = PaintExperiment(data=str(data), resolution=resolution, critic_norm=critic_norm, base_channels=base_channels,
-                          holdout=holdout, train=cfg)
+                          critic_channels=critic_channels, critic_max_channels=critic_max_channels,
+                          unconditional=unconditional, crop_scale=crop_scale, holdout=holdout, train=cfg)
     classes = exp.validate()  # config and data checks: nothing has been written yet
     refuse_existing_run(run_dir, resume)
     console.print(f"{len(classes)} styles, {sum(len(v) for v in classes.values())} images under {data}")
@@ -219,6 +237,8 @@ def finetune(
     amp: Annotated[str, typer.Option(help="auto, bf16, fp16, off.")] = "auto",
     device: Annotated[str, typer.Option(help="auto, cpu, cuda or cuda:N.")] = "auto",
     seed: Annotated[int, typer.Option(help="Seed.")] = 0,
+    diffaug: DiffAugOpt = "",
+    crop_scale: CropScaleOpt = 1.0,
     sample_every: SampleEveryOpt = 500,
     checkpoint_every: CheckpointEveryOpt = 500,
     resume: ResumeOpt = False,
@@ -229,7 +249,8 @@ def finetune(
 
     setup_logging(verbose)
     exp = finetune_paint_experiment(source, str(data), steps, batch_size=batch_size, amp=amp, device=device,
-                                    seed=seed, sample_every=sample_every, checkpoint_every=checkpoint_every)
+                                    seed=seed, sample_every=sample_every, checkpoint_every=checkpoint_every,
+                                    diffaug=diffaug, crop_scale=crop_scale)
     classes = exp.validate()
     refuse_existing_run(run_dir, resume)
     console.print(f"fine-tuning {exp.init_from} on {len(classes)} styles under {data}")
@@ -269,9 +290,13 @@ def evaluate(
         table.add_column(col)
     for name, row in [*r["per_style"].items(), ("overall", {**r["overall"], "real_heldout": r["heldout_real"]})]:
         table.add_row(name, str(row["real_heldout"]), fmt(row.get("fid"), 1), fmt(row.get("kid"), 4),
-                      fmt(row["style_acc_generated"]), fmt(row["style_acc_real"]), fmt(row["lpips_div_generated"]),
-                      fmt(row["lpips_div_real"]))
+                      fmt(row.get("style_acc_generated")), fmt(row.get("style_acc_real")),
+                      fmt(row.get("lpips_div_generated")), fmt(row.get("lpips_div_real")))
     console.print(table)
+    o = r["overall"]
+    console.print(f"all styles mixed: LPIPS diversity generated {fmt(o['lpips_div_generated_mixed'])}, "
+                  f"real {fmt(o['lpips_div_real_mixed'])}"
+                  + (" (unconditional model: no per-style figures)" if r["unconditional"] else ""), soft_wrap=True)
     if json_out:
         json_out.write_text(json.dumps(r, indent=1))
 

@@ -204,3 +204,100 @@ def test_finetune_keeps_known_styles_and_adds_new_ones(tmp_path, painting_folder
     torch.testing.assert_close(ft.D.embed.weight[1], trainer.D.embed.weight[1].half().float(), rtol=0, atol=0)
     ft.fit()
     assert (ft.export() / "generator.safetensors").exists()
+
+
+def _tiny_run(data: Path, run: Path, **overrides):
+    from srgan_wgan.apps.paint import PaintExperiment
+    from srgan_wgan.training import GANTrainConfig
+
+    train = GANTrainConfig(steps=2, batch_size=4, n_critic=1, device="cpu", amp="off", sample_every=1,
+                           checkpoint_every=1, diffaug=overrides.pop("diffaug", ""))
+    exp = PaintExperiment(data=str(data), resolution=16, base_channels=8, z_dim=8, embed_dim=8, train=train,
+                          **overrides)
+    trainer = exp.build(run, tensorboard=False)
+    trainer.fit()
+    return trainer
+
+
+def test_unconditional_baseline_has_one_style_and_balanced_sampling(tmp_path, painting_folder) -> None:
+    from srgan_wgan.apps.paint import UNCONDITIONAL_STYLE, PaintingDataset
+
+    trainer = _tiny_run(painting_folder, tmp_path / "u", unconditional=True, critic_channels=4)
+    assert trainer.task.class_names == [UNCONDITIONAL_STYLE]
+    assert trainer.D.config.cond == "none" and trainer.D.config.base_channels == 4 and trainer.D.embed is None
+    assert trainer.G.config.num_classes == 1
+    ds = trainer.dataset
+    assert isinstance(ds, PaintingDataset) and ds.single_class
+    assert all(int(ds[i][1]) == 0 for i in range(len(ds)))
+    # sampling still balances the real styles: each style's weights sum to the same total
+    totals = torch.zeros(3, dtype=torch.float64).index_add_(0, ds.folder.labels, ds.sample_weights)
+    torch.testing.assert_close(totals, torch.ones(3, dtype=torch.float64))
+    gen = PaintGenerator(trainer.export(tmp_path / "release"), device="cpu")
+    assert gen.unconditional and gen.styles == [UNCONDITIONAL_STYLE]
+    assert gen.generate(UNCONDITIONAL_STYLE, 3, seed=1).shape == (3, 3, 16, 16)
+
+
+def test_unconditional_refuses_init_from(tmp_path, painting_folder) -> None:
+    from srgan_wgan.apps.paint import PaintExperiment
+
+    with pytest.raises(UserError, match="from scratch"):
+        PaintExperiment(data=str(painting_folder), unconditional=True, init_from="wikiart-64").validate()
+
+
+@pytest.mark.shared
+def test_paint_eval_of_an_unconditional_model(tmp_path, painting_folder, shared_dir) -> None:
+    import json
+
+    trainer = _tiny_run(painting_folder, tmp_path / "u", unconditional=True)
+    release = trainer.export(tmp_path / "release")
+    out = paint("eval", "--data", str(painting_folder), "--model", str(release), "--n-per-style", "4",
+                "--json", str(tmp_path / "e.json"), "--device", "cpu", "--holdout", "0.3")
+    assert out.returncode == 0, out.stderr
+    r = json.loads((tmp_path / "e.json").read_text())
+    assert r["unconditional"] and set(r["per_style"]) == set(STYLES)
+    o = r["overall"]
+    assert o["style_acc_generated"] is None and o["style_acc_real"] is None  # no styles to recognise
+    assert o["lpips_div_generated_mixed"] >= 0 and o["lpips_div_real_mixed"] > 0
+    assert "unconditional model" in out.stdout + out.stderr
+
+
+def test_diffaug_run_is_reproducible(tmp_path, painting_folder) -> None:
+    a = _tiny_run(painting_folder, tmp_path / "a", diffaug="color,translation,cutout")
+    b = _tiny_run(painting_folder, tmp_path / "b", diffaug="color,translation,cutout")
+    c = _tiny_run(painting_folder, tmp_path / "c")
+    for (name, pa), pb in zip(a.D.state_dict().items(), b.D.state_dict().values()):
+        torch.testing.assert_close(pa, pb, rtol=0, atol=0, msg=name)
+    assert any(not torch.equal(pa, pc) for pa, pc in zip(a.D.state_dict().values(), c.D.state_dict().values()))
+
+
+def test_style_figure_has_one_row_per_style_with_real_paintings(model, painting_folder, tmp_path) -> None:
+    from benchmarks.paint_figures import style_figure
+
+    out = tmp_path / "styles.png"
+    style_figure(str(model), out, n=4, data=painting_folder, real=2, holdout=0.3, cell=16)
+    im = Image.open(out)
+    assert im.size == (150 + 4 * 18 + 12 + 2 * 18, 3 * 18 + 2)
+    px = im.convert("RGB").load()
+    # the second real painting of the last row (Pop_Art) is green, as the folder's Pop_Art images are
+    x0 = 150 + 4 * 18 + 12 + 18
+    r, g, b = px[x0 + 8, 2 + 2 * 18 + 8]
+    assert g > r and g > b
+
+
+def test_random_resized_crop_is_seeded_and_keeps_the_size(painting_folder) -> None:
+    from srgan_wgan.apps.paint import PaintingDataset
+    from srgan_wgan.data.folders import decode_class_folders
+
+    folder = decode_class_folders(painting_folder, 16)
+    folder.images[0] = torch.arange(16).repeat(3, 16, 1).to(torch.uint8) * 16  # a horizontal ramp
+    plain = PaintingDataset(folder, flip=False)
+    crop = PaintingDataset(folder, flip=False, crop_scale=0.5)
+    a, b, c = crop[(0, 1)][0], crop[(0, 1)][0], crop[(0, 3)][0]
+    assert a.shape == plain[(0, 1)][0].shape == (3, 16, 16)
+    assert torch.equal(a, b) and not torch.equal(a, c)  # the per-sample seed decides the crop
+    assert not torch.equal(a, plain[(0, 1)][0])
+    assert (a[0, 0, 1:] >= a[0, 0, :-1]).all()  # a crop of a ramp is still a ramp
+    from srgan_wgan.apps.paint import PaintExperiment
+
+    with pytest.raises(UserError, match="crop-scale"):
+        PaintExperiment(data=str(painting_folder), crop_scale=0.05).validate()

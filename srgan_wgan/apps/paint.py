@@ -24,11 +24,21 @@ from srgan_wgan.utils.seed import seed_everything
 
 
 class PaintingDataset(Dataset):
-    """Decoded paintings as ``[-1, 1]`` floats with a horizontal flip drawn from the per-sample seed."""
+    """Decoded paintings as ``[-1, 1]`` floats, augmented from the per-sample seed: a horizontal flip and, with
+    ``crop_scale < 1``, a random resized square crop covering ``crop_scale``..1 of the area (albumentations)."""
 
-    def __init__(self, folder: DecodedFolder, flip: bool = True, balanced: bool = True) -> None:
+    def __init__(self, folder: DecodedFolder, flip: bool = True, balanced: bool = True,
+                 single_class: bool = False, crop_scale: float = 1.0) -> None:
         self.folder = folder
         self.flip = flip
+        self.crop = None
+        if crop_scale < 1.0:
+            import albumentations as A
+
+            r = folder.images.shape[-1]
+            self.crop = A.Compose([A.RandomResizedCrop(size=(r, r), scale=(crop_scale, 1.0), ratio=(1.0, 1.0), p=1.0)])
+        self.single_class = single_class
+        """Every label is 0 (an unconditional model); the balanced sampling still follows the real styles."""
         self.class_names = folder.class_names
         counts = torch.bincount(folder.labels, minlength=len(folder.class_names)).double()
         self.sample_weights = (1.0 / counts[folder.labels]) if balanced else None
@@ -39,10 +49,15 @@ class PaintingDataset(Dataset):
 
     def __getitem__(self, item: tuple[int, int] | int) -> tuple[torch.Tensor, torch.Tensor]:
         index, seed = item if isinstance(item, tuple) else (item, 0)
-        x = self.folder.images[index].float() / 127.5 - 1.0
+        x = self.folder.images[index]
+        if self.crop is not None:
+            self.crop.set_random_seed(seed)
+            x = torch.from_numpy(np.ascontiguousarray(self.crop(image=x.permute(1, 2, 0).numpy())["image"]))
+            x = x.permute(2, 0, 1)
+        x = x.float() / 127.5 - 1.0
         if self.flip and (seed & 1):
             x = x.flip(-1)
-        return x, self.folder.labels[index]
+        return x, (torch.zeros((), dtype=torch.int64) if self.single_class else self.folder.labels[index])
 
 
 @dataclass
@@ -56,6 +71,13 @@ class PaintExperiment:
     z_dim: int = 128
     embed_dim: int = 64
     holdout: float = 0.1
+    critic_channels: int | None = None
+    """Critic width at full resolution (doubling per level up to ``critic_max_channels``); None: base_channels."""
+    critic_max_channels: int = 512
+    crop_scale: float = 1.0
+    """Random resized crops covering ``crop_scale``..1 of each painting (1 = whole painting, no crop)."""
+    unconditional: bool = False
+    """One class for every painting (the baseline that ``paint eval`` compares the conditional model with)."""
     init_from: str | None = None
     train: GANTrainConfig = field(default_factory=GANTrainConfig)
 
@@ -64,6 +86,10 @@ class PaintExperiment:
         self.train.validate(critic_norm=self.critic_norm)
         if not 0 <= self.holdout < 1:
             raise UserError(f"--holdout must be in [0, 1), got {self.holdout}")
+        if not 0.1 <= self.crop_scale <= 1:
+            raise UserError(f"--crop-scale must be in [0.1, 1], got {self.crop_scale}")
+        if self.unconditional and self.init_from:
+            raise UserError("an unconditional model is trained from scratch: drop --unconditional or --init-from")
         resolve_device(self.train.device)
         self.critic_config(2).validate()
         self.generator_config(2).validate()
@@ -77,8 +103,9 @@ class PaintExperiment:
 
     def critic_config(self, num_classes: int) -> CriticConfig:
         return CriticConfig(
-            in_channels=3, resolution=self.resolution, base_channels=self.base_channels, max_channels=512,
-            cond="class", num_classes=num_classes, norm=self.critic_norm,
+            in_channels=3, resolution=self.resolution, base_channels=self.critic_channels or self.base_channels,
+            max_channels=self.critic_max_channels, cond="none" if self.unconditional else "class",
+            num_classes=0 if self.unconditional else num_classes, norm=self.critic_norm,
         )
 
     def build(self, run_dir: str | Path, folder: DecodedFolder | None = None, tensorboard: bool = True) -> GANTrainer:
@@ -87,29 +114,37 @@ class PaintExperiment:
         if folder is None:  # the held-out split (file-name hash, per style) is never trained on
             folder = decode_class_folders(self.data, self.resolution, split_classes(classes, self.holdout)[0])
         seed_everything(self.train.seed)
-        n = len(folder.class_names)
-        G = CondGenerator(self.generator_config(n))
-        D = ConvCritic(self.critic_config(n))
+        names, counts = folder.class_names, folder.class_counts
+        if self.unconditional:
+            names, counts = [UNCONDITIONAL_STYLE], {UNCONDITIONAL_STYLE: int(folder.labels.numel())}
+        G = CondGenerator(self.generator_config(len(names)))
+        D = ConvCritic(self.critic_config(len(names)))
         if self.init_from:
             load_release_for_finetune(self.init_from, G, D, folder.class_names)
-        task = PaintTask(folder.class_names, folder.class_counts, asdict(self))
-        return GANTrainer(G, D, task, PaintingDataset(folder), self.train, run_dir, tensorboard=tensorboard)
+        task = PaintTask(names, counts, asdict(self), unconditional=self.unconditional)
+        dataset = PaintingDataset(folder, single_class=self.unconditional, crop_scale=self.crop_scale)
+        return GANTrainer(G, D, task, dataset, self.train, run_dir, tensorboard=tensorboard)
 
 
 class PaintTask(ClassConditionalTask):
     """Class-conditional task whose release weights carry the style names and their training counts."""
 
-    def __init__(self, class_names: list[str], counts: dict[str, int], experiment: dict[str, Any]) -> None:
+    def __init__(self, class_names: list[str], counts: dict[str, int], experiment: dict[str, Any],
+                 unconditional: bool = False) -> None:
         super().__init__(class_names, grid_per_class=min(8, max(1, 64 // len(class_names))))
         self.counts = counts
         self.experiment = experiment
+        self.unconditional = unconditional
 
     def release_extra(self) -> dict[str, Any]:
-        return {**super().release_extra(), "task": "paint", "class_counts": self.counts}
+        return {**super().release_extra(), "task": "paint", "class_counts": self.counts,
+                "unconditional": self.unconditional}
 
 
 PAINT_MODELS: tuple[str, ...] = ("wikiart-64",)
 DEFAULT_PAINT_MODEL = "wikiart-64"
+UNCONDITIONAL_STYLE = "any"
+"""The single style name of an unconditional model (``paint train --unconditional``)."""
 
 
 def normalize_style(name: str) -> str:
@@ -150,6 +185,7 @@ class PaintGenerator:
         extra = self.G.weights_metadata["extra"]
         self.styles: list[str] = list(extra.get("class_names") or [str(i) for i in range(self.G.config.num_classes)])
         self.counts: dict[str, int] = dict(extra.get("class_counts") or {})
+        self.unconditional = bool(extra.get("unconditional", False))
 
     def style_index(self, style: str) -> int:
         """Index of ``style`` (normalised match); :class:`UserError` listing the valid styles otherwise."""
@@ -229,50 +265,73 @@ def evaluate_paint(model: str | Path, data: str | Path, n_per_style: int = 100, 
     res = gen.G.config.resolution
     classes = scan_class_folders(data)
     by_key = {normalize_style(k): k for k in classes}
-    styles = [s for s in gen.styles if normalize_style(s) in by_key]
-    missing = [s for s in gen.styles if normalize_style(s) not in by_key]
-    if not styles:
-        raise UserError(f"none of the model's styles ({', '.join(gen.styles)}) is a sub-folder of {data}")
-    if missing:
-        log.warning("styles without data, skipped: %s", ", ".join(missing))
+    if gen.unconditional:  # compared with every style of the data folder
+        styles = list(classes)
+    else:
+        styles = [s for s in gen.styles if normalize_style(s) in by_key]
+        missing = [s for s in gen.styles if normalize_style(s) not in by_key]
+        if not styles:
+            raise UserError(f"none of the model's styles ({', '.join(gen.styles)}) is a sub-folder of {data}")
+        if missing:
+            log.warning("styles without data, skipped: %s", ", ".join(missing))
     train_files, test_files = split_classes({s: classes[by_key[normalize_style(s)]] for s in styles}, holdout)
-    train = decode_class_folders(data, res, train_files)
     test = decode_class_folders(data, res, test_files)
-    fake = torch.cat([gen.generate(s, n_per_style, seed=seed) for s in styles])
-    fake_labels = torch.arange(len(styles)).repeat_interleave(n_per_style)
     real_test = test.images.float() / 255
+    if gen.unconditional:
+        fake = gen.generate(gen.styles[0], n_per_style * len(styles), seed=seed)
+        fake_labels = None
+    else:
+        fake = torch.cat([gen.generate(s, n_per_style, seed=seed) for s in styles])
+        fake_labels = torch.arange(len(styles)).repeat_interleave(n_per_style)
 
-    probe = StyleProbe(gen.device, resolution=res).fit(train.images.float() / 255, train.labels, len(styles))
-    pred_real, pred_fake = probe.predict(real_test), probe.predict(fake)
+    pred_real = pred_fake = None
+    if not gen.unconditional:  # style accuracy needs styles; the probe is trained on the training split only
+        train = decode_class_folders(data, res, train_files)
+        probe = StyleProbe(gen.device, resolution=res).fit(train.images.float() / 255, train.labels, len(styles))
+        pred_real, pred_fake = probe.predict(real_test), probe.predict(fake)
     lp = LPIPS("alex").to(gen.device)
     inception = load_fid_inception(gen.device)
     f_real = inception_features(inception, real_test, device=gen.device) if inception is not None else None
     f_fake = inception_features(inception, fake, device=gen.device) if inception is not None else None
 
+    def acc(pred: torch.Tensor | None, labels: torch.Tensor | None, k: int | None = None) -> float | None:
+        if pred is None or labels is None:
+            return None
+        mask = torch.ones_like(labels, dtype=torch.bool) if k is None else labels == k
+        return float((pred[mask] == labels[mask]).double().mean()) if mask.any() else None
+
     per_style: dict[str, dict[str, Any]] = {}
     for k, s in enumerate(styles):
-        rm, fm = (test.labels == k), (fake_labels == k)
+        rm = test.labels == k
         row: dict[str, Any] = {
             "real_heldout": int(rm.sum()),
-            "style_acc_real": float((pred_real[rm] == k).double().mean()) if rm.any() else None,
-            "style_acc_generated": float((pred_fake[fm] == k).double().mean()),
-            "lpips_div_generated": lpips_diversity(fake[fm], lp, device=gen.device),
+            "style_acc_real": acc(pred_real, test.labels, k),
+            "style_acc_generated": acc(pred_fake, fake_labels, k),
             "lpips_div_real": lpips_diversity(real_test[rm], lp, device=gen.device) if rm.sum() > 1 else None,
         }
-        if f_real is not None and f_fake is not None and rm.sum() > 1:
-            row["fid"] = frechet_distance(f_fake[fm.numpy()], f_real[rm.numpy()])
-            row["kid"] = kernel_inception_distance(f_fake[fm.numpy()], f_real[rm.numpy()], subsets=20)
+        if fake_labels is not None:
+            fm = fake_labels == k
+            row["lpips_div_generated"] = lpips_diversity(fake[fm], lp, device=gen.device)
+            if f_real is not None and f_fake is not None and rm.sum() > 1:
+                row["fid"] = frechet_distance(f_fake[fm.numpy()], f_real[rm.numpy()])
+                row["kid"] = kernel_inception_distance(f_fake[fm.numpy()], f_real[rm.numpy()], subsets=20)
         per_style[s] = row
+    real_divs = [r["lpips_div_real"] for r in per_style.values() if r["lpips_div_real"] is not None]
     overall: dict[str, Any] = {
-        "style_acc_real": float((pred_real == test.labels).double().mean()),
-        "style_acc_generated": float((pred_fake == fake_labels).double().mean()),
-        "lpips_div_generated": float(np.mean([r["lpips_div_generated"] for r in per_style.values()])),
-        "lpips_div_real": float(np.mean([r["lpips_div_real"] for r in per_style.values() if r["lpips_div_real"]])),
+        "style_acc_real": acc(pred_real, test.labels),
+        "style_acc_generated": acc(pred_fake, fake_labels),
+        "lpips_div_real": float(np.mean(real_divs)) if real_divs else None,
+        "lpips_div_generated": (float(np.mean([r["lpips_div_generated"] for r in per_style.values()]))
+                                if fake_labels is not None else None),
+        # all styles mixed: the only diversity an unconditional model has (reported for both kinds)
+        "lpips_div_real_mixed": lpips_diversity(real_test, lp, device=gen.device),
+        "lpips_div_generated_mixed": lpips_diversity(fake, lp, device=gen.device),
         "fid": frechet_distance(f_fake, f_real) if f_real is not None else None,
         "kid": kernel_inception_distance(f_fake, f_real) if f_real is not None else None,
     }
     return {"model": str(gen.path), "data": str(data), "resolution": res, "n_per_style": n_per_style,
-            "holdout": holdout, "train_real": int(train.images.shape[0]), "heldout_real": int(test.images.shape[0]),
+            "unconditional": gen.unconditional, "holdout": holdout,
+            "train_real": sum(len(v) for v in train_files.values()), "heldout_real": int(test.images.shape[0]),
             "fid_available": f_real is not None, "overall": overall, "per_style": per_style}
 
 
@@ -310,16 +369,23 @@ def load_release_for_finetune(source: str | Path, G: torch.nn.Module, D: torch.n
     return {"kept": kept, "new": len(new_names) - kept}
 
 
-def finetune_paint_experiment(source: str | Path, data: str, steps: int, **train_overrides: Any) -> PaintExperiment:
-    """A :class:`PaintExperiment` with the source model's architecture, for ``paint finetune``."""
+def finetune_paint_experiment(source: str | Path, data: str, steps: int, crop_scale: float = 1.0,
+                              **train_overrides: Any) -> PaintExperiment:
+    """A :class:`PaintExperiment` with the source model's architecture, for ``paint finetune``; keyword arguments
+    other than ``crop_scale`` are :class:`GANTrainConfig` fields."""
     from srgan_wgan.io.hub import resolve_weights
     from srgan_wgan.io.weights import read_weights_metadata
 
     g_file = resolve_weights(source, PAINT_MODELS)
-    cfg = read_weights_metadata(g_file)["config"]
+    meta = read_weights_metadata(g_file)
+    if meta["extra"].get("unconditional"):
+        raise UserError(f"{g_file}: an unconditional baseline has no styles to adapt; fine-tune a conditional model")
+    cfg = meta["config"]
     c_file = g_file.parent / "critic.safetensors"
-    critic_norm = read_weights_metadata(c_file)["config"]["norm"] if c_file.is_file() else "none"
+    critic = read_weights_metadata(c_file)["config"] if c_file.is_file() else {}
     train = GANTrainConfig(steps=steps, **{"lr_g": 5e-5, "lr_d": 5e-5, **train_overrides})
-    return PaintExperiment(data=data, resolution=cfg["resolution"], critic_norm=critic_norm,
+    return PaintExperiment(data=data, resolution=cfg["resolution"], critic_norm=critic.get("norm", "none"),
                            base_channels=cfg["min_channels"], z_dim=cfg["z_dim"], embed_dim=cfg["embed_dim"],
+                           critic_channels=critic.get("base_channels"),
+                           critic_max_channels=critic.get("max_channels", 512), crop_scale=crop_scale,
                            init_from=str(g_file.parent), train=train)

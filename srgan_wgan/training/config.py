@@ -56,6 +56,7 @@ class GANTrainConfig:
     fused_optimizer: bool | None = None
     compile_generator: bool = False
     deterministic: bool = False
+    diffaug: str = ""
     extra: dict[str, object] = field(default_factory=dict)
 
     # ---- resolved values -------------------------------------------------------------------------------
@@ -125,5 +126,8 @@ class GANTrainConfig:
             raise ConfigError(f"n_critic must be >= 0, got {self.n_critic}")
         if not 0.0 <= self.ema_decay < 1.0:
             raise ConfigError(f"ema decay must be in [0, 1), got {self.ema_decay}")
+        from srgan_wgan.training.diffaug import parse_policy
+
+        parse_policy(self.diffaug)
         if self.num_workers < 0:
             raise ConfigError(f"num_workers must be >= 0, got {self.num_workers}")

@@ -23,12 +23,13 @@ import torch
 from torch import nn
 from torch.utils.data import DataLoader, Dataset
 
-from srgan_wgan.errors import UserError
+from srgan_wgan.errors import ConfigError, UserError
 from srgan_wgan.io.weights import FINETUNE_DTYPE, save_pretrained
 from srgan_wgan.losses.adversarial import critic_wasserstein_loss, drift_penalty, generator_wasserstein_loss
 from srgan_wgan.losses.penalties import clip_weights, gradient_penalty, lipschitz_penalty, r1_penalty
 from srgan_wgan.training.checkpoint import RESUME_FILE, load_resume_state, save_resume_state
 from srgan_wgan.training.config import GANTrainConfig
+from srgan_wgan.training.diffaug import diff_augment
 from srgan_wgan.training.ema import make_ema, update_ema
 from srgan_wgan.training.logging import RunLogger
 from srgan_wgan.data.sampler import ResumableBatchSampler
@@ -111,6 +112,8 @@ class GANTrainer:
         config.validate(critic_norm=critic_norm)
         if critic is None and config.n_critic > 0:
             raise UserError("n_critic > 0 needs a critic")
+        if config.diffaug and getattr(getattr(critic, "config", None), "cond", None) == "image":
+            raise ConfigError("DiffAugment would misalign an image-conditioned critic's input and condition")
         self.config = config
         self.task = task
         self.dataset = dataset
@@ -176,14 +179,20 @@ class GANTrainer:
         return real, cond
 
     # ---- one critic step --------------------------------------------------------------------------------
+    def critic(self, x: torch.Tensor, cond: torch.Tensor | None) -> torch.Tensor:
+        """The critic's scores for ``x``, through DiffAugment when the config asks for it."""
+        assert self.D is not None
+        if self.config.diffaug:
+            x = diff_augment(x, self.config.diffaug, self.noise)
+        return self.D(x, cond)
+
     def _penalty(self, real: torch.Tensor, fake: torch.Tensor, cond: torch.Tensor | None) -> torch.Tensor:
         assert self.D is not None
-        D = self.D
         scale = self.scaler.get_scale() if self.scaler.is_enabled() else None
 
         def critic_fn(x: torch.Tensor) -> torch.Tensor:
             with self.autocast():
-                return D(x, cond)
+                return self.critic(x, cond)
 
         name = self.config.penalty
         if name == "gp":
@@ -222,8 +231,8 @@ class GANTrainer:
             fake = self.task.generate(self.G_run, real, cond, self.noise)
         self.D.requires_grad_(True)
         with self.autocast():
-            d_real = self.D(real, cond)
-            d_fake = self.D(fake, cond)
+            d_real = self.critic(real, cond)
+            d_fake = self.critic(fake, cond)
             loss = critic_wasserstein_loss(d_real, d_fake)
         total = loss
         if cfg.drift > 0:
@@ -259,7 +268,7 @@ class GANTrainer:
             fake = self.task.generate(self.G_run, real, cond, self.noise)
             terms = dict(self.task.generator_losses(fake, real, cond))
             if self.D is not None and cfg.adv_weight > 0:
-                terms["gen/adv"] = cfg.adv_weight * generator_wasserstein_loss(self.D(fake, cond))
+                terms["gen/adv"] = cfg.adv_weight * generator_wasserstein_loss(self.critic(fake, cond))
         total = sum((t.float() for t in terms.values()), torch.zeros((), device=self.device))
         if self.fault_hook is not None:
             total = self.fault_hook("generator", total)
