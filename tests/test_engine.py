@@ -198,8 +198,22 @@ def _restore_determinism_flags():
 
     if torch.are_deterministic_algorithms_enabled():
         enable_determinism(False)
-        torch.backends.cuda.matmul.allow_tf32 = False
-        torch.backends.cudnn.allow_tf32 = True
+
+
+def test_enable_determinism_false_restores_the_previous_flags() -> None:
+    from srgan_wgan.utils.seed import enable_determinism
+
+    before = (torch.backends.cuda.matmul.allow_tf32, torch.backends.cudnn.allow_tf32, torch.backends.cudnn.benchmark)
+    torch.backends.cuda.matmul.allow_tf32 = True  # e.g. a user who turned TF32 on
+    try:
+        enable_determinism(True)
+        assert not torch.backends.cuda.matmul.allow_tf32 and not torch.backends.cudnn.allow_tf32
+        assert torch.are_deterministic_algorithms_enabled() and not torch.backends.cudnn.benchmark
+        enable_determinism(False)
+        assert torch.backends.cuda.matmul.allow_tf32 and torch.backends.cudnn.allow_tf32 == before[1]
+        assert torch.backends.cudnn.benchmark == before[2] and not torch.are_deterministic_algorithms_enabled()
+    finally:
+        torch.backends.cuda.matmul.allow_tf32 = before[0]
 
 
 def test_deterministic_flag_sets_torch_and_leaves_cpu_math_unchanged(tmp_path) -> None:

@@ -34,20 +34,46 @@ def sample_seed(seed: int, index: int) -> int:
     return int.from_bytes(digest, "little") & 0x7FFFFFFF
 
 
+_SAVED_BACKEND_FLAGS: dict[str, bool] = {}
+
+
+def _backend_flags() -> dict[str, bool]:
+    return {
+        "deterministic_algorithms": torch.are_deterministic_algorithms_enabled(),
+        "cudnn_deterministic": torch.backends.cudnn.deterministic,
+        "cudnn_benchmark": torch.backends.cudnn.benchmark,
+        "matmul_tf32": torch.backends.cuda.matmul.allow_tf32,
+        "cudnn_tf32": torch.backends.cudnn.allow_tf32,
+    }
+
+
 def enable_determinism(enabled: bool = True) -> None:
     """Ask torch for deterministic kernels (set ``CUBLAS_WORKSPACE_CONFIG`` before CUDA starts).
 
     On CPU the default kernels are already deterministic for a fixed thread count; on CUDA this also turns off
-    cuDNN benchmarking and TF32, trading speed for repeatability.
+    cuDNN benchmarking and TF32, trading speed for repeatability. ``enable_determinism(False)`` puts back the
+    flags that were in force before the first ``enable_determinism(True)`` (torch's defaults if none).
     """
     if enabled:
         os.environ.setdefault("CUBLAS_WORKSPACE_CONFIG", ":4096:8")
-    torch.use_deterministic_algorithms(enabled, warn_only=True)
-    torch.backends.cudnn.deterministic = enabled
-    torch.backends.cudnn.benchmark = not enabled
-    if enabled:
+        if not _SAVED_BACKEND_FLAGS:
+            _SAVED_BACKEND_FLAGS.update(_backend_flags())
+        torch.use_deterministic_algorithms(True, warn_only=True)
+        torch.backends.cudnn.deterministic = True
+        torch.backends.cudnn.benchmark = False
         torch.backends.cuda.matmul.allow_tf32 = False
         torch.backends.cudnn.allow_tf32 = False
+        return
+    prev = _SAVED_BACKEND_FLAGS or {"deterministic_algorithms": False, "cudnn_deterministic": False,
+                                    "cudnn_benchmark": torch.backends.cudnn.benchmark,
+                                    "matmul_tf32": torch.backends.cuda.matmul.allow_tf32,
+                                    "cudnn_tf32": torch.backends.cudnn.allow_tf32}
+    torch.use_deterministic_algorithms(prev["deterministic_algorithms"])
+    torch.backends.cudnn.deterministic = prev["cudnn_deterministic"]
+    torch.backends.cudnn.benchmark = prev["cudnn_benchmark"]
+    torch.backends.cuda.matmul.allow_tf32 = prev["matmul_tf32"]
+    torch.backends.cudnn.allow_tf32 = prev["cudnn_tf32"]
+    _SAVED_BACKEND_FLAGS.clear()
 
 
 def capture_rng_state() -> dict[str, Any]:
