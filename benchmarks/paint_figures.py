@@ -17,7 +17,7 @@ import numpy as np
 import torch
 from PIL import Image, ImageDraw
 
-from srgan_wgan.apps.paint import PaintGenerator, normalize_style, split_classes
+from srgan_wgan.apps.paint import PaintGenerator, match_style_folders, split_classes
 from srgan_wgan.data.folders import decode_class_folders, scan_class_folders
 
 
@@ -31,9 +31,7 @@ def style_figure(model: str, out: Path, n: int = 8, seed: int = 0, data: Path | 
     gen = PaintGenerator(model, device="cpu")
     reals: dict[str, torch.Tensor] = {}
     if data is not None and real > 0:
-        classes = scan_class_folders(data)
-        by_key = {normalize_style(k): k for k in classes}
-        chosen = {s: classes[by_key[normalize_style(s)]] for s in gen.styles if normalize_style(s) in by_key}
+        chosen = match_style_folders(gen.styles, scan_class_folders(data))[0]
         test = decode_class_folders(data, gen.G.config.resolution, split_classes(chosen, holdout)[1])
         for k, s in enumerate(test.class_names):
             reals[s] = test.images[test.labels == k][:real].float() / 255

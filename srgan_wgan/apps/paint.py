@@ -233,6 +233,14 @@ class PaintGenerator:
         return (torch.stack(frames).float().cpu() + 1) / 2
 
 
+def match_style_folders(styles: list[str], classes: dict[str, list[Path]]) -> tuple[dict[str, list[Path]], list[str]]:
+    """The files of each of ``styles`` whose sub-folder exists (names matched as :func:`normalize_style` does), in
+    the order of ``styles``, and the styles that have no sub-folder."""
+    by_key = {normalize_style(k): k for k in classes}
+    found = {s: classes[by_key[normalize_style(s)]] for s in styles if normalize_style(s) in by_key}
+    return found, [s for s in styles if s not in found]
+
+
 def split_classes(classes: dict[str, list[Path]], holdout: float) -> tuple[dict[str, list[Path]], dict[str, list[Path]]]:
     """Per style, a file-name-hash split into (training, held-out) files."""
     from srgan_wgan.data.faces import split_by_hash
@@ -264,17 +272,16 @@ def evaluate_paint(model: str | Path, data: str | Path, n_per_style: int = 100, 
     gen = PaintGenerator(model, device)
     res = gen.G.config.resolution
     classes = scan_class_folders(data)
-    by_key = {normalize_style(k): k for k in classes}
     if gen.unconditional:  # compared with every style of the data folder
-        styles = list(classes)
+        files = classes
     else:
-        styles = [s for s in gen.styles if normalize_style(s) in by_key]
-        missing = [s for s in gen.styles if normalize_style(s) not in by_key]
-        if not styles:
+        files, missing = match_style_folders(gen.styles, classes)
+        if not files:
             raise UserError(f"none of the model's styles ({', '.join(gen.styles)}) is a sub-folder of {data}")
         if missing:
             log.warning("styles without data, skipped: %s", ", ".join(missing))
-    train_files, test_files = split_classes({s: classes[by_key[normalize_style(s)]] for s in styles}, holdout)
+    styles = list(files)
+    train_files, test_files = split_classes(files, holdout)
     test = decode_class_folders(data, res, test_files)
     real_test = test.images.float() / 255
     if gen.unconditional:

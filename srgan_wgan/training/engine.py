@@ -29,7 +29,7 @@ from srgan_wgan.losses.adversarial import critic_wasserstein_loss, drift_penalty
 from srgan_wgan.losses.penalties import clip_weights, gradient_penalty, lipschitz_penalty, r1_penalty
 from srgan_wgan.training.checkpoint import RESUME_FILE, load_resume_state, save_resume_state
 from srgan_wgan.training.config import GANTrainConfig
-from srgan_wgan.training.diffaug import diff_augment
+from srgan_wgan.training.diffaug import diff_augment, parse_policy
 from srgan_wgan.training.ema import make_ema, update_ema
 from srgan_wgan.training.logging import RunLogger
 from srgan_wgan.data.sampler import ResumableBatchSampler
@@ -115,6 +115,7 @@ class GANTrainer:
         if config.diffaug and getattr(getattr(critic, "config", None), "cond", None) == "image":
             raise ConfigError("DiffAugment would misalign an image-conditioned critic's input and condition")
         self.config = config
+        self._diffaug = parse_policy(config.diffaug)  # parsed once, not on every critic call
         self.task = task
         self.dataset = dataset
         self.run_dir = Path(run_dir)
@@ -182,8 +183,8 @@ class GANTrainer:
     def critic(self, x: torch.Tensor, cond: torch.Tensor | None) -> torch.Tensor:
         """The critic's scores for ``x``, through DiffAugment when the config asks for it."""
         assert self.D is not None
-        if self.config.diffaug:
-            x = diff_augment(x, self.config.diffaug, self.noise)
+        if self._diffaug:
+            x = diff_augment(x, self._diffaug, self.noise)
         return self.D(x, cond)
 
     def _penalty(self, real: torch.Tensor, fake: torch.Tensor, cond: torch.Tensor | None) -> torch.Tensor:

@@ -64,10 +64,7 @@ def enable_determinism(enabled: bool = True) -> None:
         torch.backends.cuda.matmul.allow_tf32 = False
         torch.backends.cudnn.allow_tf32 = False
         return
-    prev = _SAVED_BACKEND_FLAGS or {"deterministic_algorithms": False, "cudnn_deterministic": False,
-                                    "cudnn_benchmark": torch.backends.cudnn.benchmark,
-                                    "matmul_tf32": torch.backends.cuda.matmul.allow_tf32,
-                                    "cudnn_tf32": torch.backends.cudnn.allow_tf32}
+    prev = _SAVED_BACKEND_FLAGS or {**_backend_flags(), "deterministic_algorithms": False, "cudnn_deterministic": False}
     torch.use_deterministic_algorithms(prev["deterministic_algorithms"])
     torch.backends.cudnn.deterministic = prev["cudnn_deterministic"]
     torch.backends.cudnn.benchmark = prev["cudnn_benchmark"]
