@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import os
 import sys
 from collections.abc import Callable
 from pathlib import Path
@@ -23,7 +24,9 @@ from rich.progress import (
 
 from srgan_wgan.errors import UserError
 
-console = Console(stderr=True)
+# Off a terminal (logs, CI, pipes) rich would wrap at 80 columns and cut table cells (model paths, style names):
+# use a wide fixed width there; $COLUMNS still wins when set.
+console = Console(stderr=True, width=None if sys.stderr.isatty() or "COLUMNS" in os.environ else 160)
 EXIT_USER_ERROR = 2
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -76,6 +79,10 @@ DeterministicOpt = Annotated[bool, typer.Option(help="Deterministic CUDA kernels
 SampleEveryOpt = Annotated[int, typer.Option(help="Write a sample grid every N steps.")]
 CheckpointEveryOpt = Annotated[int, typer.Option(help="Write resume.pt every N steps.")]
 ResumeOpt = Annotated[bool, typer.Option(help="Continue from the run folder's checkpoint.")]
+DeviceOpt = Annotated[str, typer.Option(help="auto, cpu, cuda or cuda:N.")]
+AmpOpt = Annotated[str, typer.Option(help="Mixed precision: auto (bf16 on CUDA, fp32 on CPU), bf16, fp16, off.")]
+TrainSeedOpt = Annotated[int, typer.Option(help="Seed; one seed makes a CPU run bit-reproducible.")]
+VerboseOpt = Annotated[bool, typer.Option("--verbose", "-v", help="Log details.")]
 
 
 def refuse_existing_run(run_dir: Path, resume: bool) -> None:

@@ -12,10 +12,14 @@ from srgan_wgan.io.images import refuse_overwrite, write_output
 from srgan_wgan.losses.penalties import PENALTIES
 from srgan_wgan.training import GANTrainConfig
 from srgan_wgan_cli._common import (
+    AmpOpt,
     CheckpointEveryOpt,
     DeterministicOpt,
+    DeviceOpt,
     ResumeOpt,
     SampleEveryOpt,
+    TrainSeedOpt,
+    VerboseOpt,
     console,
     fit_with_progress,
     refuse_existing_run,
@@ -72,14 +76,14 @@ def train(
     unconditional: Annotated[bool, typer.Option(
         help="Ignore the styles (one class): the baseline `paint eval` compares a conditional model with.")
     ] = False,
-    amp: Annotated[str, typer.Option(help="Mixed precision: auto (bf16 on CUDA, fp32 on CPU), bf16, fp16, off.")] = "auto",
-    device: Annotated[str, typer.Option(help="auto, cpu, cuda or cuda:N.")] = "auto",
-    seed: Annotated[int, typer.Option(help="Seed; one seed makes a CPU run bit-reproducible.")] = 0,
+    amp: AmpOpt = "auto",
+    device: DeviceOpt = "auto",
+    seed: TrainSeedOpt = 0,
     deterministic: DeterministicOpt = False,
     sample_every: SampleEveryOpt = 500,
     checkpoint_every: CheckpointEveryOpt = 500,
     resume: ResumeOpt = False,
-    verbose: Annotated[bool, typer.Option("--verbose", "-v", help="Log progress details.")] = False,
+    verbose: VerboseOpt = False,
 ) -> None:
     """Train a style-conditional WGAN (WGAN-GP by default) on DATA/<style>/*.jpg."""
     from srgan_wgan.apps.paint import PaintExperiment
@@ -146,7 +150,7 @@ def generate(
     model: Annotated[str, typer.Option(help="Model name or weights path.")] = "wikiart-64",
     size: Annotated[int | None, typer.Option(help="Upscale each painting to this size (64, 128, 256; Lanczos).")] = None,
     nrow: Annotated[int, typer.Option(help="Paintings per grid row.")] = 8,
-    device: Annotated[str, typer.Option(help="auto, cpu, cuda or cuda:N.")] = "auto",
+    device: DeviceOpt = "auto",
     force: Annotated[bool, typer.Option(help="Overwrite existing files.")] = False,
 ) -> None:
     """Draw new paintings of a style."""
@@ -205,7 +209,7 @@ def interpolate(
         "interpolation.png"),
     model: Annotated[str, typer.Option(help="Model name or weights path.")] = "wikiart-64",
     size: Annotated[int | None, typer.Option(help="Upscale each frame to this size.")] = None,
-    device: Annotated[str, typer.Option(help="auto, cpu, cuda or cuda:N.")] = "auto",
+    device: DeviceOpt = "auto",
     force: Annotated[bool, typer.Option(help="Overwrite an existing file.")] = False,
 ) -> None:
     """Interpolate the style embedding between two styles (rows = latents): a grid or a GIF."""
@@ -234,15 +238,15 @@ def finetune(
     steps: Annotated[int, typer.Option(help="Generator steps.")] = 2000,
     run_dir: Annotated[Path, typer.Option(help="Run folder.")] = Path("runs/paint-finetune"),
     batch_size: Annotated[int, typer.Option(help="Batch size.")] = 64,
-    amp: Annotated[str, typer.Option(help="auto, bf16, fp16, off.")] = "auto",
-    device: Annotated[str, typer.Option(help="auto, cpu, cuda or cuda:N.")] = "auto",
-    seed: Annotated[int, typer.Option(help="Seed.")] = 0,
+    amp: AmpOpt = "auto",
+    device: DeviceOpt = "auto",
+    seed: TrainSeedOpt = 0,
     diffaug: DiffAugOpt = "",
     crop_scale: CropScaleOpt = 1.0,
     sample_every: SampleEveryOpt = 500,
     checkpoint_every: CheckpointEveryOpt = 500,
     resume: ResumeOpt = False,
-    verbose: Annotated[bool, typer.Option("--verbose", "-v", help="Log details.")] = False,
+    verbose: VerboseOpt = False,
 ) -> None:
     """Adapt a painting model to your styles: known styles keep what they learned, new ones start from the mean."""
     from srgan_wgan.apps.paint import finetune_paint_experiment
@@ -266,7 +270,7 @@ def evaluate(
     n_per_style: Annotated[int, typer.Option(help="Generated paintings per style.")] = 100,
     holdout: Annotated[float, typer.Option(help="Held-out fraction per style (as in training).")] = 0.1,
     json_out: Annotated[Path | None, typer.Option("--json", help="Write all metrics here as JSON.")] = None,
-    device: Annotated[str, typer.Option(help="auto, cpu, cuda or cuda:N.")] = "auto",
+    device: DeviceOpt = "auto",
     seed: Annotated[int, typer.Option(help="Seed of the generated samples.")] = 0,
 ) -> None:
     """FID/KID vs held-out paintings, style accuracy (generated vs real) and LPIPS diversity, per style."""

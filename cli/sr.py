@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
@@ -13,17 +13,24 @@ from srgan_wgan.losses.penalties import PENALTIES
 from srgan_wgan.training import GANTrainConfig
 from srgan_wgan.version import __version__
 from srgan_wgan_cli._common import (
+    AmpOpt,
     CheckpointEveryOpt,
     DeterministicOpt,
+    DeviceOpt,
     ResumeOpt,
     SampleEveryOpt,
     TrainProgress,
+    TrainSeedOpt,
+    VerboseOpt,
     console,
     fit_with_progress,
     refuse_existing_run,
     run_app,
     setup_logging,
 )
+
+if TYPE_CHECKING:
+    import torch
 
 app = typer.Typer(
     name="sr",
@@ -79,16 +86,16 @@ def train(
     critic_max_channels: Annotated[int, typer.Option(help="Cap on the critic's width.")] = 512,
     penalty_every: Annotated[int, typer.Option(help="Lazy regularisation: apply the penalty every N critic steps "
                                                     "(scaled by N).")] = 1,
-    amp: Annotated[str, typer.Option(help="Mixed precision: auto (bf16 on CUDA, fp32 on CPU), bf16, fp16, off.")] = "auto",
-    device: Annotated[str, typer.Option(help="auto, cpu, cuda or cuda:N.")] = "auto",
-    seed: Annotated[int, typer.Option(help="Seed; one seed makes a CPU run bit-reproducible.")] = 0,
+    amp: AmpOpt = "auto",
+    device: DeviceOpt = "auto",
+    seed: TrainSeedOpt = 0,
     deterministic: DeterministicOpt = False,
     cache_dir: Annotated[Path | None, typer.Option(help="Cache decoded HR crops here.")] = None,
     degrade: Annotated[bool, typer.Option(help="Random blur/noise/JPEG on the LR side (for real photos).")] = False,
     sample_every: SampleEveryOpt = 500,
     checkpoint_every: CheckpointEveryOpt = 500,
     resume: ResumeOpt = False,
-    verbose: Annotated[bool, typer.Option("--verbose", "-v", help="Log details.")] = False,
+    verbose: VerboseOpt = False,
 ) -> None:
     """Train a face SR generator: the fidelity stage (L1), then the GAN stage from it (--init-from)."""
     from srgan_wgan.apps.face_sr import SRExperiment, SRLossWeights
@@ -138,11 +145,11 @@ def finetune(
     batch_size: Annotated[int, typer.Option(help="Batch size.")] = 16,
     eval_every: Annotated[int, typer.Option(help="Validation LPIPS every N steps.")] = 200,
     patience: Annotated[int, typer.Option(help="Stop after N evaluations without improvement.")] = 5,
-    amp: Annotated[str, typer.Option(help="auto, bf16, fp16, off.")] = "auto",
-    device: Annotated[str, typer.Option(help="auto, cpu, cuda or cuda:N.")] = "auto",
-    seed: Annotated[int, typer.Option(help="Seed.")] = 0,
+    amp: AmpOpt = "auto",
+    device: DeviceOpt = "auto",
+    seed: TrainSeedOpt = 0,
     resume: ResumeOpt = False,
-    verbose: Annotated[bool, typer.Option("--verbose", "-v", help="Log details.")] = False,
+    verbose: VerboseOpt = False,
 ) -> None:
     """Fine-tune shipped face SR weights (generator and critic) on your faces, with early stopping on LPIPS."""
     from srgan_wgan.apps.face_sr import EarlyStopping, finetune_experiment
@@ -203,15 +210,18 @@ def evaluate(
                                                       "(LFW 250x250: 0.512 = the centre 128x128).")] = 1.0,
     hr_size: Annotated[int, typer.Option(help="HR size the metrics are computed at.")] = 128,
     json_out: Annotated[Path | None, typer.Option("--json", help="Write the metrics here as JSON.")] = None,
-    device: Annotated[str, typer.Option(help="auto, cpu, cuda or cuda:N.")] = "auto",
+    device: DeviceOpt = "auto",
     limit: Annotated[int | None, typer.Option(help="Evaluate only the first N images.")] = None,
     split: Annotated[str, typer.Option(help="all, or val / train: the file-hash split `sr train` makes of a "
                                             "training folder (tune on val, report on a test folder).")] = "all",
     val_fraction: Annotated[float, typer.Option(help="Validation fraction of that split (sr train: 0.05, "
                                                      "sr finetune: 0.1).")] = 0.05,
     cache_dir: Annotated[Path | None, typer.Option(help="Cache decoded HR crops here.")] = None,
+    identity: Annotated[bool | None, typer.Option("--identity/--no-identity", show_default=False,
+                                                  help="Face-identity distance (dlib embedding; needs the "
+                                                       "[identity] extra). Default: when installed.")] = None,
 ) -> None:
-    """PSNR (RGB, Y), SSIM (Y) and LPIPS-alex of a model and of bicubic on the same faces."""
+    """PSNR (RGB, Y), SSIM (Y), LPIPS-alex and (optionally) face-identity distance of a model and of bicubic."""
     from rich.table import Table
 
     from srgan_wgan.apps.face_sr import evaluate_sr
@@ -237,18 +247,43 @@ def evaluate(
     if not files:
         raise UserError(f"no images found under {data}" + ("" if split == "all" else f" in the {split} split"))
     crops = load_face_crops(files[:limit] if limit else files, hr_size, crop_fraction, cache_dir)
-    results = {"model": evaluate_sr(G, crops.images, scale, device=dev),
-               "bicubic": evaluate_sr(None, crops.images, scale, device=dev)}
+    id_pair, id_info = _identity_reference(identity, crops.images)
+    results = {"model": evaluate_sr(G, crops.images, scale, device=dev, identity=id_pair),
+               "bicubic": evaluate_sr(None, crops.images, scale, device=dev, identity=id_pair)}
     table = Table(title=f"x{scale} on {crops.images.shape[0]} faces from {data} ({hr_size}px HR, border {scale} shaved)")
-    for col in ("method", "PSNR RGB", "PSNR Y", "SSIM Y", "LPIPS-alex"):
+    cols = ["method", "PSNR RGB", "PSNR Y", "SSIM Y", "LPIPS-alex"] + (["ID dist", "ID match"] if id_pair else [])
+    for col in cols:
         table.add_column(col)
     for name, r in results.items():
-        table.add_row(name if name == "bicubic" else str(path), f"{r['psnr_rgb']:.2f}", f"{r['psnr_y']:.2f}",
-                      f"{r['ssim_y']:.4f}", f"{r['lpips_alex']:.4f}")
+        row = [name if name == "bicubic" else str(path), f"{r['psnr_rgb']:.2f}", f"{r['psnr_y']:.2f}",
+               f"{r['ssim_y']:.4f}", f"{r['lpips_alex']:.4f}"]
+        if id_pair:
+            row += [f"{r['identity_dist']:.4f}", f"{100 * r['identity_match']:.1f} %"]
+        table.add_row(*row)
     console.print(table)
+    if id_info:
+        console.print(id_info)
     if json_out:
-        json_out.write_text(json.dumps({"data": str(data), "split": split, "model": str(path), "scale": scale,
-                                        "hr_size": hr_size, "crop_fraction": crop_fraction, **results}, indent=1))
+        json_out.write_text(json.dumps({"data": str(data), "split": split, "model_path": str(path), "scale": scale,
+                                        "hr_size": hr_size, "crop_fraction": crop_fraction, "identity": id_info,
+                                        **results}, indent=1))
+
+
+def _identity_reference(wanted: bool | None, hr: torch.Tensor) -> tuple[tuple[Any, Any] | None, str | None]:
+    """The (embedder, HR reference) pair for ``sr eval`` and a one-line note, or ``(None, why not)``."""
+    from srgan_wgan.identity import FaceIdentity, identity_unavailable_reason
+
+    if wanted is False:
+        return None, None
+    reason = identity_unavailable_reason()
+    if reason:
+        if wanted:
+            raise UserError(f"--identity: {reason}; pip install 'srgan-wgan[identity]'")
+        return None, f"no identity metric: {reason}"
+    embedder = FaceIdentity()
+    ref = embedder.reference(hr)
+    return (embedder, ref), (f"identity: dlib face embedding distance to the HR face (same person below 0.6); "
+                             f"face detected on {ref.detected}/{hr.shape[0]} HR crops, central box elsewhere")
 
 
 @app.command()
@@ -260,11 +295,11 @@ def upscale(
     model: Annotated[str | None, typer.Option(help="Model name (face-x4, face-x8, face-x4-fidelity, ...) or path.")] = None,
     aligned: Annotated[bool, typer.Option(help="Inputs are face crops: super-resolve the whole image.")] = False,
     tile: Annotated[int, typer.Option(help="LR tile size for --aligned inputs (0 = no tiling).")] = 256,
-    device: Annotated[str, typer.Option(help="auto, cpu, cuda or cuda:N.")] = "auto",
+    device: DeviceOpt = "auto",
     fp32: Annotated[bool, typer.Option(help="No bf16 on CUDA.")] = False,
     force: Annotated[bool, typer.Option(help="Overwrite existing outputs.")] = False,
     max_pixels: Annotated[int, typer.Option(help="Refuse inputs with more pixels (decompression-bomb guard).")] = 64_000_000,
-    verbose: Annotated[bool, typer.Option("--verbose", "-v", help="Log details.")] = False,
+    verbose: VerboseOpt = False,
 ) -> None:
     """Upscale photos: faces are detected, super-resolved and pasted back; the rest is upscaled with Lanczos."""
     from srgan_wgan.data.folders import IMAGE_EXTENSIONS, scan_images

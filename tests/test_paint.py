@@ -160,11 +160,19 @@ def painting_folder(tmp_path) -> Path:
 def test_paint_eval_reports_every_metric(model, painting_folder, tmp_path, shared_dir) -> None:
     import json
 
+    from srgan_wgan.apps.paint import scan_class_folders, split_classes
+
+    for style in STYLES:  # unreadable files are skipped and not counted as training paintings
+        for i in range(3):
+            (painting_folder / style / f"broken_{i}.png").write_text("not an image")
+    broken_in_train = sum(f.name.startswith("broken") for fs in split_classes(scan_class_folders(painting_folder),
+                                                                                0.3)[0].values() for f in fs)
     out = paint("eval", "--data", str(painting_folder), "--model", str(model), "--n-per-style", "8",
                 "--json", str(tmp_path / "e.json"), "--device", "cpu", "--holdout", "0.3")
     assert out.returncode == 0, out.stderr
     r = json.loads((tmp_path / "e.json").read_text())
     assert set(r["per_style"]) == set(STYLES) and r["heldout_real"] > 10
+    assert r["train_real"] + r["heldout_real"] == 90 and r["train_files"] - r["train_real"] == broken_in_train
     assert r["overall"]["style_acc_real"] >= 0.9  # the colours separate the styles: the probe must learn that
     assert 0 <= r["overall"]["lpips_div_generated"] and 0 < r["overall"]["lpips_div_real"]
     from srgan_wgan.gan_metrics import find_fid_inception

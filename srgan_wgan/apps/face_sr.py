@@ -201,11 +201,13 @@ class SRTask(GANTask):
 @torch.no_grad()
 def evaluate_sr(
     generator: nn.Module | None, hr: torch.Tensor, scale: int, batch_size: int = 32, lpips: nn.Module | None = None,
-    device: str | torch.device = "cpu",
+    device: str | torch.device = "cpu", identity: tuple[Any, Any] | None = None,
 ) -> dict[str, float]:
     """Mean PSNR (RGB, Y), SSIM (Y) and LPIPS-alex of ``generator`` (or bicubic when ``None``) on uint8 HR crops.
 
-    LR is made with :func:`make_lr`; the border shaved for PSNR/SSIM equals the scale.
+    LR is made with :func:`make_lr`; the border shaved for PSNR/SSIM equals the scale. ``identity`` =
+    ``(FaceIdentity, IdentityReference of hr)`` adds the mean dlib face-embedding distance to the HR face
+    (``identity_dist``) and the fraction below dlib's same-person threshold 0.6 (``identity_match``).
     """
     from srgan_wgan.metrics import psnr, ssim
 
@@ -216,6 +218,10 @@ def evaluate_sr(
     device = torch.device(device)
     lpips = lpips.to(device)
     sums = {"psnr_rgb": 0.0, "psnr_y": 0.0, "ssim_y": 0.0, "lpips_alex": 0.0}
+    if identity is not None:
+        from srgan_wgan.identity import SAME_PERSON_THRESHOLD
+
+        sums |= {"identity_dist": 0.0, "identity_match": 0.0}
     n = 0
     for i in range(0, hr.shape[0], batch_size):
         x = (hr[i : i + batch_size].float() / 255).to(device)
@@ -225,6 +231,10 @@ def evaluate_sr(
         sums["psnr_y"] += psnr(out, x, shave=scale, y_channel=True).sum().item()
         sums["ssim_y"] += ssim(out, x, shave=scale).sum().item()
         sums["lpips_alex"] += lpips(out, x).sum().item()
+        if identity is not None:
+            d = identity[0].distances(out, identity[1], start=i)
+            sums["identity_dist"] += d.sum().item()
+            sums["identity_match"] += (d < SAME_PERSON_THRESHOLD).sum().item()
         n += x.shape[0]
     return {k: v / n for k, v in sums.items()} | {"images": n}
 

@@ -292,8 +292,10 @@ def evaluate_paint(model: str | Path, data: str | Path, n_per_style: int = 100, 
         fake_labels = torch.arange(len(styles)).repeat_interleave(n_per_style)
 
     pred_real = pred_fake = None
+    train_decoded = None  # only decoded for the style probe (unconditional models have none)
     if not gen.unconditional:  # style accuracy needs styles; the probe is trained on the training split only
         train = decode_class_folders(data, res, train_files)
+        train_decoded = int(train.images.shape[0])
         probe = StyleProbe(gen.device, resolution=res).fit(train.images.float() / 255, train.labels, len(styles))
         pred_real, pred_fake = probe.predict(real_test), probe.predict(fake)
     lp = LPIPS("alex").to(gen.device)
@@ -338,7 +340,8 @@ def evaluate_paint(model: str | Path, data: str | Path, n_per_style: int = 100, 
     }
     return {"model": str(gen.path), "data": str(data), "resolution": res, "n_per_style": n_per_style,
             "unconditional": gen.unconditional, "holdout": holdout,
-            "train_real": sum(len(v) for v in train_files.values()), "heldout_real": int(test.images.shape[0]),
+            "train_files": sum(len(v) for v in train_files.values()), "train_real": train_decoded,
+            "heldout_real": int(test.images.shape[0]),
             "fid_available": f_real is not None, "overall": overall, "per_style": per_style}
 
 
