@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, Any
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
@@ -31,6 +31,8 @@ from srgan_wgan_cli._common import (
 
 if TYPE_CHECKING:
     import torch
+
+    from srgan_wgan.identity import FaceIdentity, IdentityReference
 
 app = typer.Typer(
     name="sr",
@@ -269,9 +271,10 @@ def evaluate(
                                         **results}, indent=1))
 
 
-def _identity_reference(wanted: bool | None, hr: torch.Tensor) -> tuple[tuple[Any, Any] | None, str | None]:
+def _identity_reference(wanted: bool | None, hr: torch.Tensor
+                        ) -> tuple[tuple[FaceIdentity, IdentityReference] | None, str | None]:
     """The (embedder, HR reference) pair for ``sr eval`` and a one-line note, or ``(None, why not)``."""
-    from srgan_wgan.identity import FaceIdentity, identity_unavailable_reason
+    from srgan_wgan.identity import SAME_PERSON_THRESHOLD, FaceIdentity, identity_unavailable_reason
 
     if wanted is False:
         return None, None
@@ -282,7 +285,7 @@ def _identity_reference(wanted: bool | None, hr: torch.Tensor) -> tuple[tuple[An
         return None, f"no identity metric: {reason}"
     embedder = FaceIdentity()
     ref = embedder.reference(hr)
-    return (embedder, ref), (f"identity: dlib face embedding distance to the HR face (same person below 0.6); "
+    return (embedder, ref), (f"identity: dlib face embedding distance to the HR face (same person below {SAME_PERSON_THRESHOLD}); "
                              f"face detected on {ref.detected}/{hr.shape[0]} HR crops, central box elsewhere")
 
 

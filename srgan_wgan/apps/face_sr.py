@@ -10,7 +10,7 @@ from __future__ import annotations
 import logging
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import torch
 import torch.nn.functional as F
@@ -32,6 +32,9 @@ from srgan_wgan.errors import ConfigError, UserError
 from srgan_wgan.training import GANTask, GANTrainConfig, GANTrainer
 from srgan_wgan.utils.device import resolve_device
 from srgan_wgan.utils.seed import seed_everything
+
+if TYPE_CHECKING:
+    from srgan_wgan.identity import FaceIdentity, IdentityReference
 
 log = logging.getLogger("srgan_wgan")
 STAGES: tuple[str, ...] = ("fidelity", "gan")
@@ -201,13 +204,13 @@ class SRTask(GANTask):
 @torch.no_grad()
 def evaluate_sr(
     generator: nn.Module | None, hr: torch.Tensor, scale: int, batch_size: int = 32, lpips: nn.Module | None = None,
-    device: str | torch.device = "cpu", identity: tuple[Any, Any] | None = None,
+    device: str | torch.device = "cpu", identity: tuple[FaceIdentity, IdentityReference] | None = None,
 ) -> dict[str, float]:
     """Mean PSNR (RGB, Y), SSIM (Y) and LPIPS-alex of ``generator`` (or bicubic when ``None``) on uint8 HR crops.
 
     LR is made with :func:`make_lr`; the border shaved for PSNR/SSIM equals the scale. ``identity`` =
     ``(FaceIdentity, IdentityReference of hr)`` adds the mean dlib face-embedding distance to the HR face
-    (``identity_dist``) and the fraction below dlib's same-person threshold 0.6 (``identity_match``).
+    (``identity_dist``) and the fraction below dlib's same-person threshold (``identity_match``).
     """
     from srgan_wgan.metrics import psnr, ssim
 
