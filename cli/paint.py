@@ -33,6 +33,12 @@ DiffAugOpt = Annotated[str, typer.Option(
 CropScaleOpt = Annotated[float, typer.Option(
     help="Random resized crops covering this fraction..1 of each painting's area (1 = no crop).")]
 
+AuxClassOpt = Annotated[float, typer.Option(
+    help="AC-GAN term: the critic also classifies real paintings by style and the generator's paintings must be "
+         "recognised as their style, with this weight (0 = projection conditioning only).")]
+
+NCriticOpt = Annotated[int, typer.Option(help="Critic steps per generator step.")]
+
 app = typer.Typer(
     name="paint",
     help="Style-conditioned painting generation with class-conditional Wasserstein GANs.",
@@ -63,7 +69,7 @@ def train(
     ] = None,
     penalty_every: Annotated[int, typer.Option(help="Lazy regularisation: penalty every k critic steps.")] = 1,
     critic_norm: Annotated[str, typer.Option(help="Critic normalisation: none, layer, group, batch (clip only).")] = "none",
-    n_critic: Annotated[int, typer.Option(help="Critic steps per generator step.")] = 5,
+    n_critic: NCriticOpt = 5,
     base_channels: Annotated[int, typer.Option(help="Width of the first critic / last generator block.")] = 64,
     critic_channels: Annotated[
         int | None, typer.Option(help="Critic width at full resolution, doubling per level (default: base channels).")
@@ -71,6 +77,7 @@ def train(
     critic_max_channels: Annotated[int, typer.Option(help="Cap on the critic's width.")] = 512,
     diffaug: DiffAugOpt = "",
     crop_scale: CropScaleOpt = 1.0,
+    aux_class_weight: AuxClassOpt = 0.0,
     lr_g: Annotated[float | None, typer.Option(help="Generator learning rate (default 1e-4).")] = None,
     lr_d: Annotated[float | None, typer.Option(help="Critic learning rate (default 1e-4).")] = None,
     unconditional: Annotated[bool, typer.Option(
@@ -93,6 +100,7 @@ def train(
         steps=steps, batch_size=batch_size, n_critic=n_critic, penalty=penalty, penalty_weight=penalty_weight,
         penalty_every=penalty_every, amp=amp, device=device, seed=seed, deterministic=deterministic,
         sample_every=sample_every, checkpoint_every=checkpoint_every, diffaug=diffaug, lr_g=lr_g, lr_d=lr_d,
+        aux_class_weight=aux_class_weight,
     )
     exp = PaintExperiment(data=str(data), resolution=resolution, critic_norm=critic_norm, base_channels=base_channels,
                           critic_channels=critic_channels, critic_max_channels=critic_max_channels,
@@ -243,6 +251,10 @@ def finetune(
     seed: TrainSeedOpt = 0,
     diffaug: DiffAugOpt = "",
     crop_scale: CropScaleOpt = 1.0,
+    aux_class_weight: AuxClassOpt = 0.0,
+    n_critic: NCriticOpt = 5,
+    lr_g: Annotated[float, typer.Option(help="Generator learning rate.")] = 5e-5,
+    lr_d: Annotated[float, typer.Option(help="Critic learning rate.")] = 5e-5,
     sample_every: SampleEveryOpt = 500,
     checkpoint_every: CheckpointEveryOpt = 500,
     resume: ResumeOpt = False,
@@ -254,7 +266,8 @@ def finetune(
     setup_logging(verbose)
     exp = finetune_paint_experiment(source, str(data), steps, batch_size=batch_size, amp=amp, device=device,
                                     seed=seed, sample_every=sample_every, checkpoint_every=checkpoint_every,
-                                    diffaug=diffaug, crop_scale=crop_scale)
+                                    diffaug=diffaug, crop_scale=crop_scale, aux_class_weight=aux_class_weight,
+                                    n_critic=n_critic, lr_g=lr_g, lr_d=lr_d)
     classes = exp.validate()
     refuse_existing_run(run_dir, resume)
     console.print(f"fine-tuning {exp.init_from} on {len(classes)} styles under {data}")
@@ -263,13 +276,35 @@ def finetune(
     console.print(f"release weights: {trainer.export()}")
 
 
+@app.command()
+def export(
+    run_dir: Annotated[Path, typer.Option(help="Run folder of `paint train` / `paint finetune`.")],
+    out: Annotated[Path, typer.Option("--out", "-o", help="Output folder for the release weights.")],
+    checkpoint: Annotated[Path | None, typer.Option(
+        help="A checkpoint file of the run (default: its latest, RUN_DIR/resume.pt).")] = None,
+    force: Annotated[bool, typer.Option(help="Overwrite existing weights.")] = False,
+) -> None:
+    """Write release weights (EMA generator, raw generator, critic) from a run's checkpoint."""
+    from srgan_wgan.apps.paint import export_paint_run
+    from srgan_wgan.io.images import refuse_overwrite
+
+    refuse_overwrite(out / "generator.safetensors", force)
+    step = export_paint_run(run_dir, out, checkpoint)
+    console.print(f"exported step {step} of {run_dir} to {out}")
+
+
 @app.command("eval")
 def evaluate(
     data: Annotated[Path, typer.Option("--data", help="Folder with one sub-folder per style (same as for training).")],
-    model: Annotated[str, typer.Option(help="Model name or weights path.")] = "wikiart-64",
+    model: Annotated[list[str] | None, typer.Option(
+        help="Model name or weights path; repeat to compare several on the same real paintings.")] = None,
     n_per_style: Annotated[int, typer.Option(help="Generated paintings per style.")] = 100,
     holdout: Annotated[float, typer.Option(help="Held-out fraction per style (as in training).")] = 0.1,
-    json_out: Annotated[Path | None, typer.Option("--json", help="Write all metrics here as JSON.")] = None,
+    split: Annotated[str, typer.Option(
+        help="test: the held-out paintings (report); val: a part of the training split (choose checkpoints).")
+    ] = "test",
+    json_out: Annotated[Path | None, typer.Option(
+        "--json", help="Write all metrics here as JSON (a list when several models are given).")] = None,
     device: DeviceOpt = "auto",
     seed: Annotated[int, typer.Option(help="Seed of the generated samples.")] = 0,
 ) -> None:
@@ -278,31 +313,36 @@ def evaluate(
 
     from rich.table import Table
 
-    from srgan_wgan.apps.paint import evaluate_paint
+    from srgan_wgan.apps.paint import DEFAULT_PAINT_MODEL, evaluate_paint_models
 
     setup_logging()
     if n_per_style < 2:
         raise UserError(f"--n-per-style must be at least 2, got {n_per_style}")
-    r = evaluate_paint(model, data, n_per_style=n_per_style, holdout=holdout, device=device, seed=seed)
+    models = list(model or [DEFAULT_PAINT_MODEL])
+    results = evaluate_paint_models(models, data, n_per_style=n_per_style, holdout=holdout, device=device,
+                                    seed=seed, split=split)
 
     def fmt(v: object, p: int = 3) -> str:
         return "-" if v is None else f"{v:.{p}f}" if isinstance(v, float) else str(v)
 
-    table = Table(title=f"{r['model']} on {r['heldout_real']} held-out paintings ({r['resolution']} px)"
-                  + ("" if r["fid_available"] else " - FID/KID skipped: Inception not installed"))
-    for col in ("style", "held-out", "FID", "KID", "style acc gen", "style acc real", "LPIPS div gen", "LPIPS div real"):
-        table.add_column(col)
-    for name, row in [*r["per_style"].items(), ("overall", {**r["overall"], "real_heldout": r["heldout_real"]})]:
-        table.add_row(name, str(row["real_heldout"]), fmt(row.get("fid"), 1), fmt(row.get("kid"), 4),
-                      fmt(row.get("style_acc_generated")), fmt(row.get("style_acc_real")),
-                      fmt(row.get("lpips_div_generated")), fmt(row.get("lpips_div_real")))
-    console.print(table)
-    o = r["overall"]
-    console.print(f"all styles mixed: LPIPS diversity generated {fmt(o['lpips_div_generated_mixed'])}, "
-                  f"real {fmt(o['lpips_div_real_mixed'])}"
-                  + (" (unconditional model: no per-style figures)" if r["unconditional"] else ""), soft_wrap=True)
+    for r in results:
+        table = Table(title=f"{r['model']} on {r['heldout_real']} {'held-out' if split == 'test' else 'validation'} "
+                      f"paintings ({r['resolution']} px)"
+                      + ("" if r["fid_available"] else " - FID/KID skipped: Inception not installed"))
+        for col in ("style", "real", "FID", "KID", "style acc gen", "style acc real", "LPIPS div gen",
+                    "LPIPS div real"):
+            table.add_column(col)
+        for name, row in [*r["per_style"].items(), ("overall", {**r["overall"], "real_heldout": r["heldout_real"]})]:
+            table.add_row(name, str(row["real_heldout"]), fmt(row.get("fid"), 1), fmt(row.get("kid"), 4),
+                          fmt(row.get("style_acc_generated")), fmt(row.get("style_acc_real")),
+                          fmt(row.get("lpips_div_generated")), fmt(row.get("lpips_div_real")))
+        console.print(table)
+        o = r["overall"]
+        console.print(f"all styles mixed: LPIPS diversity generated {fmt(o['lpips_div_generated_mixed'])}, "
+                      f"real {fmt(o['lpips_div_real_mixed'])}"
+                      + (" (unconditional model: no per-style figures)" if r["unconditional"] else ""), soft_wrap=True)
     if json_out:
-        json_out.write_text(json.dumps(r, indent=1))
+        json_out.write_text(json.dumps(results[0] if len(results) == 1 else results, indent=1))
 
 
 def main() -> None:

@@ -321,8 +321,8 @@ def export_run(run_dir: str | Path, out_dir: str | Path) -> int:
     """
     import json
 
-    from srgan_wgan.io.weights import FINETUNE_DTYPE, save_pretrained
     from srgan_wgan.training.checkpoint import RESUME_FILE, load_resume_state
+    from srgan_wgan.training.engine import export_release_state
 
     run_dir, out_dir = Path(run_dir), Path(out_dir)
     exp_file = run_dir / "experiment.json"
@@ -337,16 +337,7 @@ def export_run(run_dir: str | Path, out_dir: str | Path) -> int:
     raw["extra_crop_fractions"] = tuple(raw.get("extra_crop_fractions", ()))
     exp = SRExperiment(**raw, losses=losses, train=GANTrainConfig(**train))
     state = load_resume_state(run_dir / RESUME_FILE)
-    G = SRResNet(exp.generator_config())
     # the same metadata GANTrainer.export writes
-    extra = {**SRTask(exp.scale, exp.losses, asdict(exp)).release_extra(), "step": state["step"],
-             "penalty": exp.train.penalty}
-    G.load_state_dict(state.get("G_ema", state["G"]))
-    save_pretrained(G, out_dir / "generator.safetensors", {**extra, "ema": "G_ema" in state})
-    G.load_state_dict(state["G"])
-    save_pretrained(G, out_dir / "generator_raw.safetensors", {**extra, "ema": False}, dtype=FINETUNE_DTYPE)
-    if "D" in state:
-        D = ConvCritic(exp.critic_config())
-        D.load_state_dict(state["D"])
-        save_pretrained(D, out_dir / "critic.safetensors", extra, dtype=FINETUNE_DTYPE)
-    return int(state["step"])
+    extra = {**SRTask(exp.scale, exp.losses, asdict(exp)).release_extra(), "penalty": exp.train.penalty}
+    return export_release_state(state, SRResNet(exp.generator_config()), ConvCritic(exp.critic_config()), extra,
+                                out_dir)

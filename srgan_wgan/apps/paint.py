@@ -81,6 +81,11 @@ class PaintExperiment:
     init_from: str | None = None
     train: GANTrainConfig = field(default_factory=GANTrainConfig)
 
+    @property
+    def aux_classifier(self) -> bool:
+        """The critic carries an AC-GAN class head when the auxiliary loss is on (``train.aux_class_weight``)."""
+        return self.train.aux_class_weight > 0 and not self.unconditional
+
     def validate(self) -> dict[str, list[Path]]:
         """Check the config and the data folder (nothing is written); returns the scanned classes."""
         self.train.validate(critic_norm=self.critic_norm)
@@ -90,6 +95,8 @@ class PaintExperiment:
             raise UserError(f"--crop-scale must be in [0.1, 1], got {self.crop_scale}")
         if self.unconditional and self.init_from:
             raise UserError("an unconditional model is trained from scratch: drop --unconditional or --init-from")
+        if self.unconditional and self.train.aux_class_weight > 0:
+            raise UserError("an unconditional model has no styles to classify: drop --aux-class-weight")
         resolve_device(self.train.device)
         self.critic_config(2).validate()
         self.generator_config(2).validate()
@@ -106,6 +113,7 @@ class PaintExperiment:
             in_channels=3, resolution=self.resolution, base_channels=self.critic_channels or self.base_channels,
             max_channels=self.critic_max_channels, cond="none" if self.unconditional else "class",
             num_classes=0 if self.unconditional else num_classes, norm=self.critic_norm,
+            aux_classifier=self.aux_classifier,
         )
 
     def build(self, run_dir: str | Path, folder: DecodedFolder | None = None, tensorboard: bool = True) -> GANTrainer:
@@ -123,7 +131,52 @@ class PaintExperiment:
             load_release_for_finetune(self.init_from, G, D, folder.class_names)
         task = PaintTask(names, counts, asdict(self), unconditional=self.unconditional)
         dataset = PaintingDataset(folder, single_class=self.unconditional, crop_scale=self.crop_scale)
-        return GANTrainer(G, D, task, dataset, self.train, run_dir, tensorboard=tensorboard)
+        trainer = GANTrainer(G, D, task, dataset, self.train, run_dir, tensorboard=tensorboard)
+        save_run_info(self, names, counts, run_dir)
+        return trainer
+
+
+RUN_INFO_FILE = "experiment.json"
+"""Written into every painting run folder: what :func:`export_paint_run` needs to rebuild the models."""
+
+
+def save_run_info(exp: PaintExperiment, names: list[str], counts: dict[str, int], run_dir: str | Path) -> None:
+    """Write the experiment and its style names/counts as ``run_dir/experiment.json`` (atomically)."""
+    import json
+
+    from srgan_wgan.io.atomic import atomic_write
+
+    Path(run_dir).mkdir(parents=True, exist_ok=True)
+    with atomic_write(Path(run_dir) / RUN_INFO_FILE) as tmp:
+        tmp.write_text(json.dumps({"experiment": asdict(exp), "class_names": names, "class_counts": counts},
+                                  indent=1, default=list))
+
+
+def export_paint_run(run_dir: str | Path, out_dir: str | Path, checkpoint: str | Path | None = None) -> int:
+    """Release weights (EMA generator, raw generator, critic) from a painting run's ``resume.pt`` (or another
+    checkpoint file of the run, e.g. a kept copy of an earlier step) without loading data. Returns its step."""
+    import json
+
+    from srgan_wgan.training.checkpoint import RESUME_FILE, load_resume_state
+    from srgan_wgan.training.engine import export_release_state
+
+    run_dir = Path(run_dir)
+    info_file = run_dir / RUN_INFO_FILE
+    if not info_file.is_file():
+        raise UserError(f"{info_file}: not found (is {run_dir} a `paint train` run folder?)")
+    ckpt = Path(checkpoint) if checkpoint is not None else run_dir / RESUME_FILE
+    if not ckpt.is_file():
+        raise UserError(f"{ckpt}: no checkpoint")
+    info = json.loads(info_file.read_text())
+    raw = dict(info["experiment"])
+    train = raw.pop("train")
+    train["betas"] = tuple(train["betas"])
+    exp = PaintExperiment(**raw, train=GANTrainConfig(**train))
+    names, counts = list(info["class_names"]), dict(info["class_counts"])
+    task = PaintTask(names, counts, raw, unconditional=exp.unconditional)
+    G, D = CondGenerator(exp.generator_config(len(names))), ConvCritic(exp.critic_config(len(names)))
+    extra = {**task.release_extra(), "penalty": exp.train.penalty}
+    return export_release_state(load_resume_state(ckpt), G, D, extra, out_dir)
 
 
 class PaintTask(ClassConditionalTask):
@@ -251,15 +304,72 @@ def split_classes(classes: dict[str, list[Path]], holdout: float) -> tuple[dict[
     return train, test
 
 
+EVAL_SPLITS: tuple[str, ...] = ("test", "val")
+VAL_SALT = "paint-val"
+"""Hash salt of the validation split: ``holdout`` of each style's *training* files, independent of the test split."""
+
+
+def eval_split(files: dict[str, list[Path]], holdout: float, split: str = "test"
+               ) -> tuple[dict[str, list[Path]], dict[str, list[Path]]]:
+    """``(probe_files, eval_files)`` per style. ``test``: the held-out split that training never sees, the probe fitted
+    on the training split. ``val``: a share ``holdout`` of the training split (for choosing checkpoints and settings),
+    the probe fitted on the rest of it; the test split is not read."""
+    if split not in EVAL_SPLITS:
+        raise UserError(f"unknown split {split!r}; choose one of {', '.join(EVAL_SPLITS)}")
+    train, test = split_classes(files, holdout)
+    if split == "test":
+        return train, test
+    from srgan_wgan.data.faces import split_by_hash
+
+    fit, val = {}, {}
+    for name, fs in train.items():
+        fit[name], val[name] = split_by_hash(fs, holdout, salt=VAL_SALT)
+    return fit, val
+
+
+class _PaintReference:
+    """The real side of an evaluation, computed once and shared by every model compared on the same styles: the
+    decoded evaluation split, its Inception features and LPIPS diversities, and (when asked) the style probe."""
+
+    def __init__(self, data: str | Path, files: dict[str, list[Path]], res: int, holdout: float, split: str,
+                 device: torch.device, lpips: torch.nn.Module, inception: torch.nn.Module | None) -> None:
+        from srgan_wgan.gan_metrics import inception_features, lpips_diversity
+
+        self.data, self.res, self.device = data, res, device
+        self.styles = list(files)
+        self.fit_files, eval_files = eval_split(files, holdout, split)
+        self.test = decode_class_folders(data, res, eval_files)
+        self.real = self.test.images.float() / 255
+        self.f_real = (inception_features(inception, self.real, device=device) if inception is not None else None)
+        self.div_real = {}
+        for k, s in enumerate(self.styles):
+            rm = self.test.labels == k
+            self.div_real[s] = lpips_diversity(self.real[rm], lpips, device=device) if rm.sum() > 1 else None
+        self.div_real_mixed = lpips_diversity(self.real, lpips, device=device)
+        self._probe: Any = None
+        self.pred_real: torch.Tensor | None = None
+        self.train_decoded: int | None = None
+
+    def probe(self) -> Any:
+        """The style probe, fitted on the probe files on first use (with its predictions on the evaluation split)."""
+        if self._probe is None:
+            from srgan_wgan.gan_metrics import StyleProbe
+
+            train = decode_class_folders(self.data, self.res, self.fit_files)
+            self.train_decoded = int(train.images.shape[0])
+            self._probe = StyleProbe(self.device, resolution=self.res).fit(
+                train.images.float() / 255, train.labels, len(self.styles))
+            self.pred_real = self._probe.predict(self.real)
+        return self._probe
+
+
 @torch.no_grad()
-def evaluate_paint(model: str | Path, data: str | Path, n_per_style: int = 100, holdout: float = 0.1,
-                   device: str = "auto", seed: int = 0) -> dict[str, Any]:
-    """Per style and overall: FID/KID vs held-out real paintings, style accuracy of generated vs real under a
-    probe trained on the training split, and intra-style LPIPS diversity of generated vs real."""
+def evaluate_paint_models(models: list[str | Path], data: str | Path, n_per_style: int = 100, holdout: float = 0.1,
+                          device: str = "auto", seed: int = 0, split: str = "test") -> list[dict[str, Any]]:
+    """:func:`evaluate_paint` for several models; the real paintings' features and the probe are computed once."""
     import logging
 
     from srgan_wgan.gan_metrics import (
-        StyleProbe,
         frechet_distance,
         inception_features,
         kernel_inception_distance,
@@ -269,80 +379,93 @@ def evaluate_paint(model: str | Path, data: str | Path, n_per_style: int = 100, 
     from srgan_wgan.losses.perceptual import LPIPS
 
     log = logging.getLogger("srgan_wgan")
-    gen = PaintGenerator(model, device)
-    res = gen.G.config.resolution
+    if split not in EVAL_SPLITS:
+        raise UserError(f"unknown split {split!r}; choose one of {', '.join(EVAL_SPLITS)}")
     classes = scan_class_folders(data)
-    if gen.unconditional:  # compared with every style of the data folder
-        files = classes
-    else:
-        files, missing = match_style_folders(gen.styles, classes)
-        if not files:
-            raise UserError(f"none of the model's styles ({', '.join(gen.styles)}) is a sub-folder of {data}")
-        if missing:
-            log.warning("styles without data, skipped: %s", ", ".join(missing))
-    styles = list(files)
-    train_files, test_files = split_classes(files, holdout)
-    test = decode_class_folders(data, res, test_files)
-    real_test = test.images.float() / 255
-    if gen.unconditional:
-        fake = gen.generate(gen.styles[0], n_per_style * len(styles), seed=seed)
-        fake_labels = None
-    else:
-        fake = torch.cat([gen.generate(s, n_per_style, seed=seed) for s in styles])
-        fake_labels = torch.arange(len(styles)).repeat_interleave(n_per_style)
+    dev = resolve_device(device)
+    lp = LPIPS("alex").to(dev)
+    inception = load_fid_inception(dev)
+    refs: dict[tuple[Any, ...], _PaintReference] = {}
+    results = []
+    for model in models:
+        gen = PaintGenerator(model, device)
+        res = gen.G.config.resolution
+        if gen.unconditional:  # compared with every style of the data folder
+            files = classes
+        else:
+            files, missing = match_style_folders(gen.styles, classes)
+            if not files:
+                raise UserError(f"none of the model's styles ({', '.join(gen.styles)}) is a sub-folder of {data}")
+            if missing:
+                log.warning("styles without data, skipped: %s", ", ".join(missing))
+        key = (tuple(files), res)
+        if key not in refs:
+            refs[key] = _PaintReference(data, files, res, holdout, split, dev, lp, inception)
+        ref = refs[key]
+        styles, test, real = ref.styles, ref.test, ref.real
+        pred_real = pred_fake = fake_labels = None
+        if gen.unconditional:
+            fake = gen.generate(gen.styles[0], n_per_style * len(styles), seed=seed)
+        else:
+            fake = torch.cat([gen.generate(s, n_per_style, seed=seed) for s in styles])
+            fake_labels = torch.arange(len(styles)).repeat_interleave(n_per_style)
+            pred_fake = ref.probe().predict(fake)  # style accuracy needs styles: the probe never sees eval files
+            pred_real = ref.pred_real
+        f_real = ref.f_real
+        f_fake = inception_features(inception, fake, device=dev) if inception is not None else None
 
-    pred_real = pred_fake = None
-    train_decoded = None  # only decoded for the style probe (unconditional models have none)
-    if not gen.unconditional:  # style accuracy needs styles; the probe is trained on the training split only
-        train = decode_class_folders(data, res, train_files)
-        train_decoded = int(train.images.shape[0])
-        probe = StyleProbe(gen.device, resolution=res).fit(train.images.float() / 255, train.labels, len(styles))
-        pred_real, pred_fake = probe.predict(real_test), probe.predict(fake)
-    lp = LPIPS("alex").to(gen.device)
-    inception = load_fid_inception(gen.device)
-    f_real = inception_features(inception, real_test, device=gen.device) if inception is not None else None
-    f_fake = inception_features(inception, fake, device=gen.device) if inception is not None else None
+        def acc(pred: torch.Tensor | None, labels: torch.Tensor | None, k: int | None = None) -> float | None:
+            if pred is None or labels is None:
+                return None
+            mask = torch.ones_like(labels, dtype=torch.bool) if k is None else labels == k
+            return float((pred[mask] == labels[mask]).double().mean()) if mask.any() else None
 
-    def acc(pred: torch.Tensor | None, labels: torch.Tensor | None, k: int | None = None) -> float | None:
-        if pred is None or labels is None:
-            return None
-        mask = torch.ones_like(labels, dtype=torch.bool) if k is None else labels == k
-        return float((pred[mask] == labels[mask]).double().mean()) if mask.any() else None
-
-    per_style: dict[str, dict[str, Any]] = {}
-    for k, s in enumerate(styles):
-        rm = test.labels == k
-        row: dict[str, Any] = {
-            "real_heldout": int(rm.sum()),
-            "style_acc_real": acc(pred_real, test.labels, k),
-            "style_acc_generated": acc(pred_fake, fake_labels, k),
-            "lpips_div_real": lpips_diversity(real_test[rm], lp, device=gen.device) if rm.sum() > 1 else None,
+        per_style: dict[str, dict[str, Any]] = {}
+        for k, s in enumerate(styles):
+            rm = test.labels == k
+            row: dict[str, Any] = {
+                "real_heldout": int(rm.sum()),
+                "style_acc_real": acc(pred_real, test.labels, k),
+                "style_acc_generated": acc(pred_fake, fake_labels, k),
+                "lpips_div_real": ref.div_real[s],
+            }
+            if fake_labels is not None:
+                fm = fake_labels == k
+                row["lpips_div_generated"] = lpips_diversity(fake[fm], lp, device=dev)
+                if f_real is not None and f_fake is not None and rm.sum() > 1:
+                    row["fid"] = frechet_distance(f_fake[fm.numpy()], f_real[rm.numpy()])
+                    row["kid"] = kernel_inception_distance(f_fake[fm.numpy()], f_real[rm.numpy()], subsets=20)
+            per_style[s] = row
+        real_divs = [r["lpips_div_real"] for r in per_style.values() if r["lpips_div_real"] is not None]
+        overall: dict[str, Any] = {
+            "style_acc_real": acc(pred_real, test.labels),
+            "style_acc_generated": acc(pred_fake, fake_labels),
+            "lpips_div_real": float(np.mean(real_divs)) if real_divs else None,
+            "lpips_div_generated": (float(np.mean([r["lpips_div_generated"] for r in per_style.values()]))
+                                    if fake_labels is not None else None),
+            # all styles mixed: the only diversity an unconditional model has (reported for both kinds)
+            "lpips_div_real_mixed": ref.div_real_mixed,
+            "lpips_div_generated_mixed": lpips_diversity(fake, lp, device=dev),
+            "fid": frechet_distance(f_fake, f_real) if f_real is not None and f_fake is not None else None,
+            "kid": kernel_inception_distance(f_fake, f_real) if f_real is not None and f_fake is not None else None,
         }
-        if fake_labels is not None:
-            fm = fake_labels == k
-            row["lpips_div_generated"] = lpips_diversity(fake[fm], lp, device=gen.device)
-            if f_real is not None and f_fake is not None and rm.sum() > 1:
-                row["fid"] = frechet_distance(f_fake[fm.numpy()], f_real[rm.numpy()])
-                row["kid"] = kernel_inception_distance(f_fake[fm.numpy()], f_real[rm.numpy()], subsets=20)
-        per_style[s] = row
-    real_divs = [r["lpips_div_real"] for r in per_style.values() if r["lpips_div_real"] is not None]
-    overall: dict[str, Any] = {
-        "style_acc_real": acc(pred_real, test.labels),
-        "style_acc_generated": acc(pred_fake, fake_labels),
-        "lpips_div_real": float(np.mean(real_divs)) if real_divs else None,
-        "lpips_div_generated": (float(np.mean([r["lpips_div_generated"] for r in per_style.values()]))
-                                if fake_labels is not None else None),
-        # all styles mixed: the only diversity an unconditional model has (reported for both kinds)
-        "lpips_div_real_mixed": lpips_diversity(real_test, lp, device=gen.device),
-        "lpips_div_generated_mixed": lpips_diversity(fake, lp, device=gen.device),
-        "fid": frechet_distance(f_fake, f_real) if f_real is not None else None,
-        "kid": kernel_inception_distance(f_fake, f_real) if f_real is not None else None,
-    }
-    return {"model": str(gen.path), "data": str(data), "resolution": res, "n_per_style": n_per_style,
-            "unconditional": gen.unconditional, "holdout": holdout,
-            "train_files": sum(len(v) for v in train_files.values()), "train_real": train_decoded,
+        results.append({
+            "model": str(gen.path), "data": str(data), "split": split, "resolution": res,
+            "n_per_style": n_per_style, "unconditional": gen.unconditional, "holdout": holdout,
+            "train_files": sum(len(v) for v in ref.fit_files.values()),
+            "train_real": None if gen.unconditional else ref.train_decoded,
             "heldout_real": int(test.images.shape[0]),
-            "fid_available": f_real is not None, "overall": overall, "per_style": per_style}
+            "fid_available": f_real is not None, "overall": overall, "per_style": per_style,
+        })
+    return results
+
+
+def evaluate_paint(model: str | Path, data: str | Path, n_per_style: int = 100, holdout: float = 0.1,
+                   device: str = "auto", seed: int = 0, split: str = "test") -> dict[str, Any]:
+    """Per style and overall: FID/KID vs the evaluation split's real paintings (``test``: held out from training;
+    ``val``: a part of the training split, see :func:`eval_split`), style accuracy of generated vs real under a probe
+    trained on the other training paintings, and intra-style LPIPS diversity of generated vs real."""
+    return evaluate_paint_models([model], data, n_per_style, holdout, device, seed, split)[0]
 
 
 def _expand_class_rows(old: torch.Tensor, old_names: list[str], new_names: list[str]) -> torch.Tensor:
@@ -370,7 +493,8 @@ def load_release_for_finetune(source: str | Path, G: torch.nn.Module, D: torch.n
         raise UserError(f"{g_file}: not a painting generator with style names")
 
     def rows(key: str, v: torch.Tensor) -> torch.Tensor:
-        if "embed" in key and v.dim() == 2 and v.shape[0] == len(old_names):
+        per_class = ("embed" in key and v.dim() == 2) or key.startswith("classifier.")
+        if per_class and v.shape[0] == len(old_names):
             return _expand_class_rows(v, old_names, new_names)
         return v
 

@@ -6,7 +6,11 @@ One class covers three uses:
 * ``cond="image"`` input-conditioned ``D(x, lr)``: the condition image is resized to ``x``'s size (nearest,
   no gradient needed) and concatenated on channels; used by face super-resolution;
 * ``cond="class"`` class-conditioned by projection (Miyato & Koyama 2018):
-  ``D(x, y) = psi(phi(x)) + <embed(y), phi(x)>``; used by painting generation.
+  ``D(x, y) = psi(phi(x)) + <embed(y), phi(x)>``; used by painting generation. With ``aux_classifier`` an
+  auxiliary classifier also predicts the class (AC-GAN, Odena et al. 2017): the engine trains it on real images and
+  asks the generator's fakes to be recognised as their class (``aux_class_weight``). It is a branch of its own (a
+  small conv net) rather than a head on the critic's features: under a Wasserstein loss those features carry little
+  class information and the score's gradients swamp a shared head's cross-entropy.
 
 Normalisation options: ``none`` (default), ``layer`` (GroupNorm with one group = LayerNorm over C, H, W, the
 WGAN-GP paper's recommendation), ``group`` (GroupNorm), ``batch`` (BatchNorm, allowed only with weight
@@ -42,6 +46,7 @@ class CriticConfig:
     num_classes: int = 0
     norm: str = "none"
     spectral_norm: bool = False
+    aux_classifier: bool = False
 
     def validate(self) -> None:
         """Raise :class:`ConfigError` for unknown names or impossible shapes."""
@@ -51,6 +56,8 @@ class CriticConfig:
             raise ConfigError(f"unknown critic conditioning {self.cond!r}; choose one of {', '.join(CRITIC_CONDS)}")
         if self.cond == "class" and self.num_classes < 1:
             raise ConfigError("a class-conditioned critic needs num_classes >= 1")
+        if self.aux_classifier and self.cond != "class":
+            raise ConfigError("an auxiliary classifier needs a class-conditioned critic (cond='class')")
         if self.resolution < self.min_resolution or self.resolution & (self.resolution - 1):
             raise ConfigError(f"critic resolution must be a power of two >= {self.min_resolution}, got {self.resolution}")
 
@@ -79,6 +86,25 @@ class _DownBlock(nn.Module):
         return F.leaky_relu(self.norm2(self.conv2(x)), 0.2)
 
 
+class AuxClassifier(nn.Module):
+    """The auxiliary classifier branch: stride-2 conv blocks (LeakyReLU, GroupNorm) down to 4x4, global average
+    pooling, a linear layer to ``num_classes`` logits."""
+
+    def __init__(self, in_channels: int, resolution: int, base_channels: int, max_channels: int,
+                 num_classes: int) -> None:
+        super().__init__()
+        layers: list[nn.Module] = []
+        cin, ch, res = in_channels, base_channels, resolution
+        while res > 4:
+            layers += [nn.Conv2d(cin, ch, 4, stride=2, padding=1), nn.GroupNorm(min(8, ch), ch), nn.LeakyReLU(0.2)]
+            cin, ch, res = ch, min(ch * 2, max_channels), res // 2
+        self.body = nn.Sequential(*layers)
+        self.fc = nn.Linear(cin, num_classes)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.fc(self.body(x).mean((2, 3)))
+
+
 class ConvCritic(nn.Module):
     """Conv critic: stride-2 blocks from ``resolution`` down to ``min_resolution``, then a linear score.
 
@@ -90,6 +116,9 @@ class ConvCritic(nn.Module):
         - cond: ``(B, cond_channels, h, w)`` for ``cond="image"``, ``(B,)`` int64 for ``cond="class"``
         - output: ``(B,)`` scores (unbounded; higher = more real)
     """
+
+    optional_state_prefixes: tuple[str, ...] = ("classifier.",)
+    """Tensors that a checkpoint may lack (a head added for fine-tuning keeps its fresh initialisation)."""
 
     def __init__(self, config: CriticConfig | None = None, **kwargs: object) -> None:
         super().__init__()
@@ -113,6 +142,10 @@ class ConvCritic(nn.Module):
         self.embed = (
             wrap(nn.Embedding(config.num_classes, ch)) if config.cond == "class" else None
         )
+        self.classifier = (
+            AuxClassifier(config.in_channels, config.resolution, config.base_channels * 2, config.max_channels,
+                          config.num_classes) if config.aux_classifier else None
+        )
 
     def features(self, x: torch.Tensor, cond: torch.Tensor | None = None) -> torch.Tensor:
         """Penultimate features ``phi(x)`` of shape ``(B, C)``."""
@@ -128,13 +161,18 @@ class ConvCritic(nn.Module):
         return F.leaky_relu(self.fc(h.flatten(1)), 0.2)
 
     def forward(self, x: torch.Tensor, cond: torch.Tensor | None = None) -> torch.Tensor:
+        return self.score_and_logits(x, cond)[0]
+
+    def score_and_logits(self, x: torch.Tensor, cond: torch.Tensor | None = None
+                         ) -> tuple[torch.Tensor, torch.Tensor | None]:
+        """The score ``(B,)`` and, with an auxiliary classifier, its class logits ``(B, num_classes)`` (else None)."""
         h = self.features(x, cond)
         score = self.out(h).squeeze(1)
         if self.embed is not None:
             if cond is None:
                 raise ValueError("this critic is class-conditioned: pass the labels as cond")
             score = score + (self.embed(cond) * h).sum(dim=1)
-        return score
+        return score, (self.classifier(x) if self.classifier is not None else None)
 
     def config_dict(self) -> dict[str, object]:
         """Constructor arguments, for saving beside the weights."""

@@ -160,13 +160,17 @@ def _load_fitting(model: nn.Module, path: Path, remap: StateRemap | None) -> str
     if remap is not None:
         state = {k: remap(k, v) for k, v in state.items()}
     own = model.state_dict()
+    optional = tuple(getattr(model, "optional_state_prefixes", ()))
     for k, v in own.items():
         if k not in state:
+            if optional and k.startswith(optional):
+                continue  # a head this file predates: it keeps its fresh initialisation
             return f"{k} missing"
         if state[k].shape != v.shape:
             return f"{k}: {tuple(state[k].shape)} vs {tuple(v.shape)}"
-    extra = sorted(set(state) - set(own))
+    extra = sorted(k for k in set(state) - set(own) if not (optional and k.startswith(optional)))
     if extra:
         return f"unexpected {extra[0]}"
-    model.load_state_dict(state)
+    state = {k: v for k, v in state.items() if k in own}  # an optional head this run does not use is dropped
+    model.load_state_dict(state, strict=False)  # every key checked above; only optional heads may be absent
     return None

@@ -36,6 +36,10 @@ class GANTrainConfig:
     clip_value: float = 0.01
     drift: float = 0.0
     adv_weight: float = 1.0
+    aux_class_weight: float = 0.0
+    """AC-GAN term (needs a critic with an auxiliary classifier): the critic's class head learns the real images'
+    classes (cross-entropy, this weight) and the generator is pushed, with the same weight, to make fakes that the
+    head recognises as the class they were drawn for. 0 = off (projection conditioning only)."""
     optimizer: str | None = None
     lr_g: float | None = None
     lr_d: float | None = None
@@ -122,6 +126,8 @@ class GANTrainConfig:
         for name in ("steps", "batch_size", "penalty_every", "log_every", "sample_every", "checkpoint_every"):
             if getattr(self, name) < 1:
                 raise ConfigError(f"{name.replace('_', ' ')} must be >= 1, got {getattr(self, name)}")
+        if self.aux_class_weight < 0:
+            raise ConfigError(f"aux class weight must be >= 0, got {self.aux_class_weight}")
         if self.n_critic < 0:
             raise ConfigError(f"n_critic must be >= 0, got {self.n_critic}")
         if not 0.0 <= self.ema_decay < 1.0:

@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import Any
 
 import torch
+import torch.nn.functional as F
 from torch import nn
 from torch.utils.data import DataLoader, Dataset
 
@@ -72,6 +73,22 @@ class GANTask:
         return {}
 
 
+def export_release_state(state: dict[str, Any], G: nn.Module, D: nn.Module | None, extra: dict[str, Any],
+                         out_dir: str | Path) -> int:
+    """Write release weights from a resume ``state`` (as :meth:`GANTrainer.export` does from a live run), loading
+    its tensors into the freshly built ``G`` (and ``D``); no trainer and no data needed. Returns the state's step."""
+    out = Path(out_dir)
+    extra = {**extra, "step": int(state["step"])}
+    G.load_state_dict(state.get("G_ema", state["G"]))
+    save_pretrained(G, out / "generator.safetensors", {**extra, "ema": "G_ema" in state})
+    G.load_state_dict(state["G"])
+    save_pretrained(G, out / "generator_raw.safetensors", {**extra, "ema": False}, dtype=FINETUNE_DTYPE)
+    if D is not None and "D" in state:
+        D.load_state_dict(state["D"])
+        save_pretrained(D, out / "critic.safetensors", extra, dtype=FINETUNE_DTYPE)
+    return int(state["step"])
+
+
 def _amp_dtype(mode: str, device: torch.device) -> torch.dtype | None:
     if mode == "off" or (mode == "auto" and device.type != "cuda"):
         return None
@@ -112,6 +129,8 @@ class GANTrainer:
         config.validate(critic_norm=critic_norm)
         if critic is None and config.n_critic > 0:
             raise UserError("n_critic > 0 needs a critic")
+        if config.aux_class_weight > 0 and getattr(critic, "classifier", None) is None:
+            raise ConfigError("aux_class_weight > 0 needs a critic with an auxiliary classifier (aux_classifier=True)")
         if config.diffaug and getattr(getattr(critic, "config", None), "cond", None) == "image":
             raise ConfigError("DiffAugment would misalign an image-conditioned critic's input and condition")
         self.config = config
@@ -182,10 +201,22 @@ class GANTrainer:
     # ---- one critic step --------------------------------------------------------------------------------
     def critic(self, x: torch.Tensor, cond: torch.Tensor | None) -> torch.Tensor:
         """The critic's scores for ``x``, through DiffAugment when the config asks for it."""
+        return self._critic_outputs(x, cond, logits=False)[0]
+
+    def _critic_outputs(self, x: torch.Tensor, cond: torch.Tensor | None, logits: bool
+                        ) -> tuple[torch.Tensor, torch.Tensor | None]:
+        """Scores and (with ``logits``) the auxiliary classifier's logits, through DiffAugment."""
         assert self.D is not None
         if self._diffaug:
             x = diff_augment(x, self._diffaug, self.noise)
-        return self.D(x, cond)
+        if logits:
+            return self.D.score_and_logits(x, cond)
+        return self.D(x, cond), None
+
+    def _aux_loss(self, logits: torch.Tensor | None, cond: torch.Tensor | None) -> torch.Tensor:
+        """Weighted cross-entropy of the auxiliary classifier (in fp32)."""
+        assert logits is not None and cond is not None
+        return self.config.aux_class_weight * F.cross_entropy(logits.float(), cond)
 
     def _penalty(self, real: torch.Tensor, fake: torch.Tensor, cond: torch.Tensor | None) -> torch.Tensor:
         assert self.D is not None
@@ -231,11 +262,15 @@ class GANTrainer:
         with torch.no_grad(), self.autocast():
             fake = self.task.generate(self.G_run, real, cond, self.noise)
         self.D.requires_grad_(True)
+        aux = cfg.aux_class_weight > 0
         with self.autocast():
-            d_real = self.critic(real, cond)
+            d_real, logits_real = self._critic_outputs(real, cond, logits=aux)
             d_fake = self.critic(fake, cond)
             loss = critic_wasserstein_loss(d_real, d_fake)
         total = loss
+        if aux:
+            aux_loss = self._aux_loss(logits_real, cond)
+            total = total + aux_loss
         if cfg.drift > 0:
             total = total + cfg.drift * drift_penalty(d_real)
         penalty = torch.zeros((), device=self.device)
@@ -253,11 +288,14 @@ class GANTrainer:
             self.scaler.update()
             if cfg.penalty == "clip":
                 clip_weights(self.D, cfg.clip_value)
-        return {
+        out = {
             "critic/loss_penalised": float(total.detach()),
             "critic/w_estimate": float(-loss.detach()),
             "critic/penalty": float(penalty.detach()),
         }
+        if aux:
+            out["critic/aux_ce_real"] = float(aux_loss.detach()) / cfg.aux_class_weight
+        return out
 
     # ---- one generator step -----------------------------------------------------------------------------
     def generator_step(self, batch: Any) -> dict[str, float]:
@@ -268,8 +306,12 @@ class GANTrainer:
         with self.autocast():
             fake = self.task.generate(self.G_run, real, cond, self.noise)
             terms = dict(self.task.generator_losses(fake, real, cond))
-            if self.D is not None and cfg.adv_weight > 0:
-                terms["gen/adv"] = cfg.adv_weight * generator_wasserstein_loss(self.critic(fake, cond))
+            if self.D is not None and (cfg.adv_weight > 0 or cfg.aux_class_weight > 0):
+                d_fake, logits_fake = self._critic_outputs(fake, cond, logits=cfg.aux_class_weight > 0)
+                if cfg.adv_weight > 0:
+                    terms["gen/adv"] = cfg.adv_weight * generator_wasserstein_loss(d_fake)
+                if cfg.aux_class_weight > 0:
+                    terms["gen/aux_ce"] = self._aux_loss(logits_fake, cond)
         total = sum((t.float() for t in terms.values()), torch.zeros((), device=self.device))
         if self.fault_hook is not None:
             total = self.fault_hook("generator", total)

@@ -1,0 +1,213 @@
+"""Painting training extras: the AC-GAN auxiliary classifier, exporting a run's checkpoint, the validation split and
+comparing several models in one `paint eval`."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+import torch.nn.functional as F
+from PIL import Image
+
+from srgan_wgan.archs import ConvCritic, CriticConfig
+from srgan_wgan.errors import ConfigError, UserError
+
+STYLES = ["Impressionism", "Pop_Art", "Ukiyo_e"]
+
+
+@pytest.fixture(scope="module")
+def colour_folder(tmp_path_factory) -> Path:
+    """Three styles that differ by colour: 40 noisy 16x16 images each."""
+    rng = np.random.default_rng(0)
+    root = tmp_path_factory.mktemp("paint") / "paintings"
+    for style, colour in zip(STYLES, ((200, 60, 40), (40, 200, 60), (30, 60, 200))):
+        (root / style).mkdir(parents=True)
+        for i in range(40):
+            arr = np.clip(rng.normal(colour, 40, (16, 16, 3)), 0, 255).astype(np.uint8)
+            Image.fromarray(arr).save(root / style / f"{style}_{i}.png")
+    return root
+
+
+def _experiment(data: Path, steps: int = 2, aux: float = 0.0, **overrides):
+    from srgan_wgan.apps.paint import PaintExperiment
+    from srgan_wgan.training import GANTrainConfig
+
+    train = GANTrainConfig(steps=steps, batch_size=8, n_critic=1, device="cpu", amp="off", sample_every=steps,
+                           checkpoint_every=steps, log_every=1, aux_class_weight=aux, lr_g=1e-3, lr_d=1e-3)
+    return PaintExperiment(data=str(data), resolution=16, base_channels=8, z_dim=8, embed_dim=8, train=train,
+                           **overrides)
+
+
+def paint(*args: str) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "srgan_wgan_cli", "paint", *args], capture_output=True, text=True)
+
+
+# ---- the auxiliary classifier -----------------------------------------------------------------------------------
+
+def test_critic_auxiliary_head_gives_class_logits() -> None:
+    D = ConvCritic(CriticConfig(resolution=16, base_channels=8, max_channels=16, cond="class", num_classes=5,
+                                aux_classifier=True))
+    x, y = torch.randn(3, 3, 16, 16), torch.tensor([0, 4, 2])
+    score, logits = D.score_and_logits(x, y)
+    assert score.shape == (3,) and logits.shape == (3, 5)
+    torch.testing.assert_close(D(x, y), score)  # the head does not change the score
+    plain = ConvCritic(CriticConfig(resolution=16, base_channels=8, max_channels=16, cond="class", num_classes=5))
+    assert plain.score_and_logits(x, y)[1] is None
+    with pytest.raises(ConfigError, match="class-conditioned"):
+        ConvCritic(CriticConfig(resolution=16, cond="none", aux_classifier=True))
+
+
+def test_aux_weight_needs_a_classifier_and_is_refused_for_unconditional(colour_folder, tmp_path) -> None:
+    from srgan_wgan.apps.digits import DigitsExperiment
+
+    with pytest.raises(ConfigError, match="auxiliary classifier"):
+        DigitsExperiment(steps=1, extra_config={"aux_class_weight": 1.0}).build(tmp_path / "d")
+    with pytest.raises(UserError, match="no styles to classify"):
+        _experiment(colour_folder, aux=1.0, unconditional=True).validate()
+    from srgan_wgan.training import GANTrainConfig
+
+    with pytest.raises(ConfigError, match="aux class weight"):
+        GANTrainConfig(aux_class_weight=-1).validate()
+
+
+def test_aux_classifier_learns_the_styles_and_steers_the_generator(colour_folder, tmp_path) -> None:
+    """With the AC-GAN term the critic's head learns the (colour) styles of real paintings and the generator's
+    cross-entropy under that head falls: its paintings take on their style's colour."""
+    torch.manual_seed(0)
+    trainer = _experiment(colour_folder, steps=60, aux=1.0).build(tmp_path / "ac", tensorboard=False)
+    assert trainer.D.classifier is not None
+    trainer.fit()
+    rows = [json.loads(line) for line in (tmp_path / "ac" / "metrics.jsonl").read_text().splitlines()]
+    first, last = rows[:5], rows[-10:]
+    assert all("critic/aux_ce_real" in r and "gen/aux_ce" in r for r in rows)
+    ce_real = [np.mean([r["critic/aux_ce_real"] for r in part]) for part in (first, last)]
+    ce_gen = [np.mean([r["gen/aux_ce"] for r in part]) for part in (first, last)]
+    assert ce_real[1] < 0.5 * ce_real[0], ce_real
+    assert ce_gen[1] < 0.5 * ce_gen[0], ce_gen
+    # the head recognises real paintings of each style
+    ds = trainer.dataset
+    x = torch.stack([ds[i][0] for i in range(len(ds))])
+    with torch.no_grad():
+        _, logits = trainer.D.score_and_logits(x, ds.folder.labels)
+    assert (logits.argmax(1) == ds.folder.labels).double().mean() > 0.9
+    # and the generator's paintings have their style's dominant channel (R, G, B for the three styles)
+    G = trainer.G_ema
+    with torch.no_grad():
+        fake = G(torch.randn(30, 8), torch.arange(3).repeat_interleave(10))
+    dominant = fake.mean((2, 3)).argmax(1).view(3, 10)
+    assert (dominant == torch.tensor([0, 1, 2]).view(3, 1)).double().mean() >= 0.8, dominant
+
+
+def test_finetune_adds_or_drops_the_aux_head(colour_folder, tmp_path) -> None:
+    """A release without the head fine-tunes into an AC-GAN run (critic loaded, head fresh), and back."""
+    from srgan_wgan.apps.paint import finetune_paint_experiment
+
+    plain = _experiment(colour_folder).build(tmp_path / "plain", tensorboard=False)
+    plain.fit()
+    release = plain.export(tmp_path / "release")
+    exp = finetune_paint_experiment(release, str(colour_folder), steps=1, batch_size=8, n_critic=1, device="cpu",
+                                    amp="off", aux_class_weight=1.0)
+    ac = exp.build(tmp_path / "ac", tensorboard=False)
+    assert ac.D.classifier is not None
+    torch.testing.assert_close(ac.D.embed.weight, plain.D.embed.weight.half().float(), rtol=0, atol=0)
+    ac.fit()
+    ac_release = ac.export(tmp_path / "ac_release")
+    back = finetune_paint_experiment(ac_release, str(colour_folder), steps=1, batch_size=8, n_critic=1,
+                                     device="cpu", amp="off").build(tmp_path / "back", tensorboard=False)
+    assert back.D.classifier is None
+    torch.testing.assert_close(back.D.out.weight, ac.D.out.weight.half().float(), rtol=0, atol=0)
+
+
+def test_finetune_cli_takes_the_aux_weight(colour_folder, tmp_path) -> None:
+    first = _experiment(colour_folder).build(tmp_path / "run", tensorboard=False)
+    first.fit()
+    release = first.export(tmp_path / "release")
+    out = paint("finetune", "--from", str(release), "--data", str(colour_folder), "--steps", "2", "--batch-size",
+                "4", "--n-critic", "1", "--aux-class-weight", "0.5", "--device", "cpu", "--run-dir",
+                str(tmp_path / "ft"))
+    assert out.returncode == 0, out.stderr
+    rows = [json.loads(line) for line in (tmp_path / "ft" / "metrics.jsonl").read_text().splitlines()]
+    assert "gen/aux_ce" in rows[-1]
+    info = json.loads((tmp_path / "ft" / "experiment.json").read_text())
+    assert info["experiment"]["train"]["aux_class_weight"] == 0.5 and info["experiment"]["train"]["n_critic"] == 1
+
+
+# ---- export of a run's checkpoint -------------------------------------------------------------------------------
+
+def test_paint_export_matches_the_trainers_own_export(colour_folder, tmp_path) -> None:
+    from safetensors.torch import load_file
+
+    from srgan_wgan.apps.paint import PaintGenerator
+
+    trainer = _experiment(colour_folder, aux=1.0).build(tmp_path / "run", tensorboard=False)
+    trainer.fit()
+    own = trainer.export(tmp_path / "own")
+    out = paint("export", "--run-dir", str(tmp_path / "run"), "--out", str(tmp_path / "cli"))
+    assert out.returncode == 0, out.stderr
+    for name in ("generator.safetensors", "generator_raw.safetensors", "critic.safetensors"):
+        a, b = load_file(str(own / name)), load_file(str(tmp_path / "cli" / name))
+        assert a.keys() == b.keys() and all(torch.equal(a[k], b[k]) for k in a), name
+    gen = PaintGenerator(tmp_path / "cli", device="cpu")
+    assert gen.styles == STYLES and gen.G.weights_metadata["extra"]["step"] == 2
+    again = paint("export", "--run-dir", str(tmp_path / "run"), "--out", str(tmp_path / "cli"))
+    assert again.returncode != 0 and "--force" in again.stderr + again.stdout
+    missing = paint("export", "--run-dir", str(tmp_path / "nothing"), "--out", str(tmp_path / "x"))
+    assert missing.returncode != 0 and "Traceback" not in missing.stderr
+    assert not (tmp_path / "x").exists()
+
+
+def test_paint_export_of_an_earlier_checkpoint_copy(colour_folder, tmp_path) -> None:
+    import shutil
+
+    from srgan_wgan.apps.paint import export_paint_run
+
+    trainer = _experiment(colour_folder, steps=2).build(tmp_path / "run", tensorboard=False)
+    trainer.fit()
+    shutil.copy(tmp_path / "run" / "resume.pt", tmp_path / "step2.pt")
+    trainer.fit(steps=4)
+    assert export_paint_run(tmp_path / "run", tmp_path / "latest") == 4
+    assert export_paint_run(tmp_path / "run", tmp_path / "early", tmp_path / "step2.pt") == 2
+
+
+# ---- the validation split and several models ---------------------------------------------------------------------
+
+def test_validation_split_lies_inside_the_training_split(colour_folder) -> None:
+    from srgan_wgan.apps.paint import eval_split, scan_class_folders, split_classes
+
+    files = scan_class_folders(colour_folder)
+    train, test = split_classes(files, 0.2)
+    fit, val = eval_split(files, 0.2, "val")
+    for s in STYLES:
+        assert val[s] and fit[s]
+        assert set(val[s]) | set(fit[s]) == set(train[s])  # val + probe files = the training split
+        assert not set(val[s]) & set(fit[s]) and not set(val[s]) & set(test[s])
+    assert eval_split(files, 0.2, "test") == (train, test)
+    with pytest.raises(UserError, match="unknown split"):
+        eval_split(files, 0.2, "holdout")
+
+
+@pytest.mark.shared
+def test_paint_eval_compares_several_models_on_one_reference(colour_folder, tmp_path, shared_dir) -> None:
+    a = _experiment(colour_folder, aux=1.0).build(tmp_path / "a", tensorboard=False)
+    a.fit()
+    b = _experiment(colour_folder, unconditional=True).build(tmp_path / "b", tensorboard=False)
+    b.fit()
+    ra, rb = a.export(tmp_path / "ra"), b.export(tmp_path / "rb")
+    common = ("--data", str(colour_folder), "--n-per-style", "4", "--device", "cpu", "--holdout", "0.25")
+    out = paint("eval", *common, "--model", str(ra), "--model", str(rb), "--split", "val",
+                "--json", str(tmp_path / "both.json"))
+    assert out.returncode == 0, out.stderr
+    both = json.loads((tmp_path / "both.json").read_text())
+    assert [r["unconditional"] for r in both] == [False, True] and all(r["split"] == "val" for r in both)
+    alone = paint("eval", *common, "--model", str(ra), "--split", "val", "--json", str(tmp_path / "a.json"))
+    assert alone.returncode == 0, alone.stderr
+    single = json.loads((tmp_path / "a.json").read_text())
+    assert single["overall"] == both[0]["overall"]  # the shared reference changes nothing
+    assert single["overall"]["style_acc_real"] >= 0.9  # the probe separates the colours on validation paintings
+    bad = paint("eval", *common, "--model", str(ra), "--split", "train")
+    assert bad.returncode != 0 and "unknown split" in bad.stderr + bad.stdout and "Traceback" not in bad.stderr
