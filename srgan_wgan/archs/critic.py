@@ -161,18 +161,19 @@ class ConvCritic(nn.Module):
         return F.leaky_relu(self.fc(h.flatten(1)), 0.2)
 
     def forward(self, x: torch.Tensor, cond: torch.Tensor | None = None) -> torch.Tensor:
-        return self.score_and_logits(x, cond)[0]
-
-    def score_and_logits(self, x: torch.Tensor, cond: torch.Tensor | None = None
-                         ) -> tuple[torch.Tensor, torch.Tensor | None]:
-        """The score ``(B,)`` and, with an auxiliary classifier, its class logits ``(B, num_classes)`` (else None)."""
         h = self.features(x, cond)
         score = self.out(h).squeeze(1)
         if self.embed is not None:
             if cond is None:
                 raise ValueError("this critic is class-conditioned: pass the labels as cond")
             score = score + (self.embed(cond) * h).sum(dim=1)
-        return score, (self.classifier(x) if self.classifier is not None else None)
+        return score
+
+    def score_and_logits(self, x: torch.Tensor, cond: torch.Tensor | None = None
+                         ) -> tuple[torch.Tensor, torch.Tensor | None]:
+        """The score ``(B,)`` and, with an auxiliary classifier, its class logits ``(B, num_classes)`` (else None).
+        :meth:`forward` (scores of fakes, gradient-penalty interpolates) never runs the classifier branch."""
+        return self(x, cond), (self.classifier(x) if self.classifier is not None else None)
 
     def config_dict(self) -> dict[str, object]:
         """Constructor arguments, for saving beside the weights."""

@@ -12,6 +12,7 @@ The critic is never compiled (its penalty needs double backward).
 from __future__ import annotations
 
 import contextlib
+import copy
 import logging
 import time
 from collections.abc import Callable, Iterator
@@ -396,12 +397,9 @@ class GANTrainer:
         """Write release weights: ``generator.safetensors`` (EMA when kept; fp32, the one inference uses), and for
         fine-tuning ``generator_raw`` and ``critic`` (stored in fp16 to keep the files small)."""
         out = Path(out_dir) if out_dir is not None else self.run_dir / "export"
-        extra = {**self.task.release_extra(), "step": self.step, "penalty": self.config.penalty}
-        save_pretrained(self.G_ema if self.G_ema is not None else self.G, out / "generator.safetensors",
-                        {**extra, "ema": self.G_ema is not None})
-        save_pretrained(self.G, out / "generator_raw.safetensors", {**extra, "ema": False}, dtype=FINETUNE_DTYPE)
-        if self.D is not None:
-            save_pretrained(self.D, out / "critic.safetensors", extra, dtype=FINETUNE_DTYPE)
+        extra = {**self.task.release_extra(), "penalty": self.config.penalty}
+        # a copy of G takes the EMA weights, so the live modules are untouched
+        export_release_state(self.state_dict(), copy.deepcopy(self.G), self.D, extra, out)
         return out
 
     # ---- the loop ---------------------------------------------------------------------------------------
