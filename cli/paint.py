@@ -37,6 +37,10 @@ AuxClassOpt = Annotated[float, typer.Option(
     help="AC-GAN term: the critic also classifies real paintings by style and the generator's paintings must be "
          "recognised as their style, with this weight (0 = projection conditioning only).")]
 
+AuxBackboneOpt = Annotated[str, typer.Option(
+    help="Body of the AC-GAN style classifier: none (a small conv net trained from scratch) or alexnet (a linear "
+         "head on frozen ImageNet AlexNet features; needs the AlexNet weights file).")]
+
 NCriticOpt = Annotated[int, typer.Option(help="Critic steps per generator step.")]
 
 app = typer.Typer(
@@ -78,6 +82,7 @@ def train(
     diffaug: DiffAugOpt = "",
     crop_scale: CropScaleOpt = 1.0,
     aux_class_weight: AuxClassOpt = 0.0,
+    aux_backbone: AuxBackboneOpt = "none",
     lr_g: Annotated[float | None, typer.Option(help="Generator learning rate (default 1e-4).")] = None,
     lr_d: Annotated[float | None, typer.Option(help="Critic learning rate (default 1e-4).")] = None,
     unconditional: Annotated[bool, typer.Option(
@@ -104,7 +109,8 @@ def train(
     )
     exp = PaintExperiment(data=str(data), resolution=resolution, critic_norm=critic_norm, base_channels=base_channels,
                           critic_channels=critic_channels, critic_max_channels=critic_max_channels,
-                          unconditional=unconditional, crop_scale=crop_scale, holdout=holdout, train=cfg)
+                          unconditional=unconditional, crop_scale=crop_scale, holdout=holdout,
+                          aux_backbone=aux_backbone, train=cfg)
     classes = exp.validate()  # config and data checks: nothing has been written yet
     refuse_existing_run(run_dir, resume)
     console.print(f"{len(classes)} styles, {sum(len(v) for v in classes.values())} images under {data}")
@@ -252,6 +258,7 @@ def finetune(
     diffaug: DiffAugOpt = "",
     crop_scale: CropScaleOpt = 1.0,
     aux_class_weight: AuxClassOpt = 0.0,
+    aux_backbone: AuxBackboneOpt = "none",
     n_critic: NCriticOpt = 5,
     lr_g: Annotated[float, typer.Option(help="Generator learning rate.")] = 5e-5,
     lr_d: Annotated[float, typer.Option(help="Critic learning rate.")] = 5e-5,
@@ -267,7 +274,7 @@ def finetune(
     exp = finetune_paint_experiment(source, str(data), steps, batch_size=batch_size, amp=amp, device=device,
                                     seed=seed, sample_every=sample_every, checkpoint_every=checkpoint_every,
                                     diffaug=diffaug, crop_scale=crop_scale, aux_class_weight=aux_class_weight,
-                                    n_critic=n_critic, lr_g=lr_g, lr_d=lr_d)
+                                    aux_backbone=aux_backbone, n_critic=n_critic, lr_g=lr_g, lr_d=lr_d)
     classes = exp.validate()
     refuse_existing_run(run_dir, resume)
     console.print(f"fine-tuning {exp.init_from} on {len(classes)} styles under {data}")

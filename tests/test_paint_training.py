@@ -123,6 +123,101 @@ def test_finetune_adds_or_drops_the_aux_head(colour_folder, tmp_path) -> None:
     torch.testing.assert_close(back.D.out.weight, ac.D.out.weight.half().float(), rtol=0, atol=0)
 
 
+def test_freeze_as_buffers_keeps_weights_out_of_training_and_state() -> None:
+    from torch import nn
+
+    from srgan_wgan.archs.critic import freeze_as_buffers
+
+    torch.manual_seed(0)
+    net = nn.Sequential(nn.Conv2d(3, 4, 3), nn.ReLU(), nn.Conv2d(4, 2, 1))
+    x = torch.randn(2, 3, 8, 8)
+    before = net(x).detach()
+    freeze_as_buffers(net)
+    assert list(net.parameters()) == [] and len(net.state_dict()) == 0
+    net.requires_grad_(True)  # what the engine does to the critic before its step
+    assert not any(b.requires_grad for b in net.buffers())
+    torch.testing.assert_close(net(x), before, rtol=0, atol=0)
+    net.to(torch.float64)
+    assert net[0].weight.dtype == torch.float64
+
+
+@pytest.mark.shared
+def test_alexnet_aux_classifier_trains_only_its_head(shared_dir) -> None:
+    from srgan_wgan.archs.critic import PretrainedAuxClassifier
+
+    cfg = CriticConfig(resolution=16, base_channels=8, max_channels=16, cond="class", num_classes=3,
+                       aux_classifier=True, aux_backbone="alexnet")
+    D = ConvCritic(cfg)
+    assert isinstance(D.classifier, PretrainedAuxClassifier)
+    assert [k for k in D.state_dict() if k.startswith("classifier.")] == ["classifier.fc.weight", "classifier.fc.bias"]
+    ref = torch.load(shared_dir / "weights/backbones/alexnet_features.pth", weights_only=True)
+    torch.testing.assert_close(D.classifier.features[3].weight, ref["features.3.weight"], rtol=0, atol=0)
+    x, y = torch.rand(4, 3, 16, 16) * 2 - 1, torch.tensor([0, 1, 2, 1])
+    score, logits = D.score_and_logits(x, y)
+    assert score.shape == (4,) and logits.shape == (4, 3)
+    D.requires_grad_(True)
+    F.cross_entropy(logits, y).backward()
+    assert {n for n, _ in D.classifier.named_parameters()} == {"fc.weight", "fc.bias"}
+    assert D.classifier.fc.weight.grad.abs().sum() > 0
+    with pytest.raises(ConfigError, match="backbone"):
+        ConvCritic(CriticConfig(resolution=16, cond="class", num_classes=3, aux_classifier=True, aux_backbone="vgg"))
+
+
+@pytest.mark.shared
+def test_alexnet_aux_classifier_learns_the_styles_and_steers_the_generator(colour_folder, tmp_path,
+                                                                         shared_dir) -> None:
+    torch.manual_seed(0)
+    trainer = _experiment(colour_folder, steps=60, aux=1.0, aux_backbone="alexnet").build(tmp_path / "ac",
+                                                                                         tensorboard=False)
+    trainer.fit()
+    # the head (and only the head) learns at lr_multiplier x the critic's rate
+    lrs = {g["lr_mult"]: (g["lr"], len(g["params"])) for g in trainer.opt_d.param_groups}
+    assert lrs[10.0] == (pytest.approx(1e-2), 2) and lrs[1.0][0] == pytest.approx(1e-3), lrs
+    rows = [json.loads(line) for line in (tmp_path / "ac" / "metrics.jsonl").read_text().splitlines()]
+    first, last = rows[:5], rows[-10:]
+    ce_real = [np.mean([r["critic/aux_ce_real"] for r in part]) for part in (first, last)]
+    ce_gen = [np.mean([r["gen/aux_ce"] for r in part]) for part in (first, last)]
+    assert ce_real[1] < 0.5 * ce_real[0], ce_real
+    assert ce_gen[1] < 0.5 * ce_gen[0], ce_gen
+    with torch.no_grad():
+        fake = trainer.G_ema(torch.randn(30, 8), torch.arange(3).repeat_interleave(10))
+    dominant = fake.mean((2, 3)).argmax(1).view(3, 10)
+    assert (dominant == torch.tensor([0, 1, 2]).view(3, 1)).double().mean() >= 0.8, dominant
+
+
+@pytest.mark.shared
+def test_finetune_swaps_the_aux_classifier_body(colour_folder, tmp_path, shared_dir) -> None:
+    """A release with the conv-branch classifier fine-tunes into an AlexNet-head run: the critic is loaded, the head
+    starts fresh (a head of another kind is not loaded), and the new release holds only the head's weights."""
+    from safetensors.torch import load_file
+
+    from srgan_wgan.apps.paint import finetune_paint_experiment
+    from srgan_wgan.archs.critic import PretrainedAuxClassifier
+
+    ac = _experiment(colour_folder, aux=1.0).build(tmp_path / "ac", tensorboard=False)
+    ac.fit()
+    release = ac.export(tmp_path / "release")
+    exp = finetune_paint_experiment(release, str(colour_folder), steps=1, batch_size=8, n_critic=1, device="cpu",
+                                    amp="off", aux_class_weight=1.0, aux_backbone="alexnet")
+    ft = exp.build(tmp_path / "ft", tensorboard=False)
+    assert isinstance(ft.D.classifier, PretrainedAuxClassifier)
+    torch.testing.assert_close(ft.D.out.weight, ac.D.out.weight.half().float(), rtol=0, atol=0)
+    ft.fit()
+    keys = set(load_file(str(ft.export(tmp_path / "ft_release") / "critic.safetensors")))
+    assert {k for k in keys if k.startswith("classifier.")} == {"classifier.fc.weight", "classifier.fc.bias"}
+
+
+def test_aux_backbone_errors_are_one_line(colour_folder, tmp_path) -> None:
+    common = ["train", "--data", str(colour_folder), "--resolution", "16", "--steps", "1", "--device", "cpu"]
+    no_weight = paint(*common, "--aux-backbone", "alexnet", "--run-dir", str(tmp_path / "a"))
+    assert no_weight.returncode != 0 and "--aux-class-weight" in no_weight.stderr + no_weight.stdout
+    unknown = paint(*common, "--aux-backbone", "vgg", "--aux-class-weight", "1", "--run-dir", str(tmp_path / "b"))
+    assert unknown.returncode != 0 and "alexnet" in unknown.stderr + unknown.stdout
+    for out in (no_weight, unknown):
+        assert "Traceback" not in out.stderr
+    assert not (tmp_path / "a").exists() and not (tmp_path / "b").exists()
+
+
 def test_finetune_cli_takes_the_aux_weight(colour_folder, tmp_path) -> None:
     first = _experiment(colour_folder).build(tmp_path / "run", tensorboard=False)
     first.fit()

@@ -79,6 +79,9 @@ class PaintExperiment:
     unconditional: bool = False
     """One class for every painting (the baseline that ``paint eval`` compares the conditional model with)."""
     init_from: str | None = None
+    aux_backbone: str = "none"
+    """Body of the auxiliary style classifier (with ``train.aux_class_weight``): ``none`` (a conv branch trained
+    from scratch) or ``alexnet`` (a linear head on frozen ImageNet AlexNet features)."""
     train: GANTrainConfig = field(default_factory=GANTrainConfig)
 
     @property
@@ -97,6 +100,8 @@ class PaintExperiment:
             raise UserError("an unconditional model is trained from scratch: drop --unconditional or --init-from")
         if self.unconditional and self.train.aux_class_weight > 0:
             raise UserError("an unconditional model has no styles to classify: drop --aux-class-weight")
+        if self.aux_backbone != "none" and not self.aux_classifier:
+            raise UserError("--aux-backbone chooses the auxiliary classifier: it needs --aux-class-weight > 0")
         resolve_device(self.train.device)
         self.critic_config(2).validate()
         self.generator_config(2).validate()
@@ -113,7 +118,7 @@ class PaintExperiment:
             in_channels=3, resolution=self.resolution, base_channels=self.critic_channels or self.base_channels,
             max_channels=self.critic_max_channels, cond="none" if self.unconditional else "class",
             num_classes=0 if self.unconditional else num_classes, norm=self.critic_norm,
-            aux_classifier=self.aux_classifier,
+            aux_classifier=self.aux_classifier, aux_backbone=self.aux_backbone if self.aux_classifier else "none",
         )
 
     def build(self, run_dir: str | Path, folder: DecodedFolder | None = None, tensorboard: bool = True) -> GANTrainer:
@@ -504,9 +509,9 @@ def load_release_for_finetune(source: str | Path, G: torch.nn.Module, D: torch.n
 
 
 def finetune_paint_experiment(source: str | Path, data: str, steps: int, crop_scale: float = 1.0,
-                              **train_overrides: Any) -> PaintExperiment:
+                              aux_backbone: str = "none", **train_overrides: Any) -> PaintExperiment:
     """A :class:`PaintExperiment` with the source model's architecture, for ``paint finetune``; keyword arguments
-    other than ``crop_scale`` are :class:`GANTrainConfig` fields."""
+    other than ``crop_scale`` and ``aux_backbone`` are :class:`GANTrainConfig` fields."""
     from srgan_wgan.io.hub import resolve_weights
     from srgan_wgan.io.weights import read_weights_metadata
 
@@ -522,4 +527,4 @@ def finetune_paint_experiment(source: str | Path, data: str, steps: int, crop_sc
                            base_channels=cfg["min_channels"], z_dim=cfg["z_dim"], embed_dim=cfg["embed_dim"],
                            critic_channels=critic.get("base_channels"),
                            critic_max_channels=critic.get("max_channels", 512), crop_scale=crop_scale,
-                           init_from=str(g_file.parent), train=train)
+                           init_from=str(g_file.parent), aux_backbone=aux_backbone, train=train)

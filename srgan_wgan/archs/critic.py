@@ -10,7 +10,10 @@ One class covers three uses:
   auxiliary classifier also predicts the class (AC-GAN, Odena et al. 2017): the engine trains it on real images and
   asks the generator's fakes to be recognised as their class (``aux_class_weight``). It is a branch of its own (a
   small conv net) rather than a head on the critic's features: under a Wasserstein loss those features carry little
-  class information and the score's gradients swamp a shared head's cross-entropy.
+  class information and the score's gradients swamp a shared head's cross-entropy. ``aux_backbone="alexnet"``
+  replaces the branch by a linear head on frozen ImageNet AlexNet features (a vision-aided classifier, as in
+  Kumari et al. 2022, "Ensembling off-the-shelf models for GAN training"): from-scratch branches learn styles
+  slowly on a few thousand paintings.
 
 Normalisation options: ``none`` (default), ``layer`` (GroupNorm with one group = LayerNorm over C, H, W, the
 WGAN-GP paper's recommendation), ``group`` (GroupNorm), ``batch`` (BatchNorm, allowed only with weight
@@ -30,6 +33,7 @@ from srgan_wgan.errors import ConfigError
 
 CRITIC_NORMS: tuple[str, ...] = ("none", "layer", "group", "batch")
 CRITIC_CONDS: tuple[str, ...] = ("none", "image", "class")
+AUX_BACKBONES: tuple[str, ...] = ("none", "alexnet")
 
 
 @dataclass
@@ -47,6 +51,9 @@ class CriticConfig:
     norm: str = "none"
     spectral_norm: bool = False
     aux_classifier: bool = False
+    aux_backbone: str = "none"
+    """Auxiliary classifier body: ``none`` (a conv branch trained from scratch) or ``alexnet`` (frozen ImageNet
+    features, only the linear head is trained; needs the AlexNet weights, see ``load_backbone_features``)."""
 
     def validate(self) -> None:
         """Raise :class:`ConfigError` for unknown names or impossible shapes."""
@@ -58,6 +65,9 @@ class CriticConfig:
             raise ConfigError("a class-conditioned critic needs num_classes >= 1")
         if self.aux_classifier and self.cond != "class":
             raise ConfigError("an auxiliary classifier needs a class-conditioned critic (cond='class')")
+        if self.aux_backbone not in AUX_BACKBONES:
+            raise ConfigError(f"unknown auxiliary classifier backbone {self.aux_backbone!r}; "
+                              f"choose one of {', '.join(AUX_BACKBONES)}")
         if self.resolution < self.min_resolution or self.resolution & (self.resolution - 1):
             raise ConfigError(f"critic resolution must be a power of two >= {self.min_resolution}, got {self.resolution}")
 
@@ -105,6 +115,53 @@ class AuxClassifier(nn.Module):
         return self.fc(self.body(x).mean((2, 3)))
 
 
+def freeze_as_buffers(module: nn.Module) -> nn.Module:
+    """Turn every parameter of ``module`` into a non-persistent buffer, in place.
+
+    The weights then follow ``.to()`` but are not trained by an optimiser over ``parameters()``, are left alone by
+    ``requires_grad_`` and weight clipping, and stay out of ``state_dict`` (they are rebuilt from their own file).
+    """
+    for sub in module.modules():
+        for name, p in list(sub.named_parameters(recurse=False)):
+            delattr(sub, name)
+            sub.register_buffer(name, p.detach(), persistent=False)
+    return module
+
+
+class PretrainedAuxClassifier(nn.Module):
+    """Auxiliary classifier on frozen ImageNet AlexNet features: images in ``[-1, 1]`` are resized to
+    ``input_size``, ImageNet-normalised, and the global-average-pooled ReLU outputs of conv3, conv4 and conv5
+    (1,024 values) go through a parameter-free LayerNorm to a linear layer, the only trained part."""
+
+    taps: tuple[int, ...] = (7, 9, 11)  # ReLU after conv3, conv4, conv5 in torchvision's alexnet().features
+    lr_multiplier: float = 10.0
+    """The head learns at 10x the critic's learning rate (honoured by the training engine's optimiser groups): a
+    linear layer on fixed features must keep up with the generator from its first steps."""
+
+    def __init__(self, num_classes: int, backbone: str = "alexnet", input_size: int = 128) -> None:
+        super().__init__()
+        from srgan_wgan.losses.perceptual import IMAGENET_MEAN, IMAGENET_STD, load_backbone_features
+
+        features = load_backbone_features(backbone)
+        self.features = freeze_as_buffers(features[: max(self.taps) + 1])
+        dim = sum(features[i - 1].out_channels for i in self.taps)
+        self.input_size = input_size
+        self.register_buffer("mean", torch.tensor(IMAGENET_MEAN).view(1, 3, 1, 1), persistent=False)
+        self.register_buffer("std", torch.tensor(IMAGENET_STD).view(1, 3, 1, 1), persistent=False)
+        self.norm = nn.LayerNorm(dim, elementwise_affine=False)
+        self.fc = nn.Linear(dim, num_classes)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        x = F.interpolate((x + 1) / 2, size=(self.input_size, self.input_size), mode="bilinear", align_corners=False)
+        h = (x - self.mean) / self.std
+        pooled = []
+        for i, layer in enumerate(self.features):
+            h = layer(h)
+            if i in self.taps:
+                pooled.append(h.mean((2, 3)))
+        return self.fc(self.norm(torch.cat(pooled, 1)))
+
+
 class ConvCritic(nn.Module):
     """Conv critic: stride-2 blocks from ``resolution`` down to ``min_resolution``, then a linear score.
 
@@ -142,10 +199,12 @@ class ConvCritic(nn.Module):
         self.embed = (
             wrap(nn.Embedding(config.num_classes, ch)) if config.cond == "class" else None
         )
-        self.classifier = (
-            AuxClassifier(config.in_channels, config.resolution, config.base_channels * 2, config.max_channels,
-                          config.num_classes) if config.aux_classifier else None
-        )
+        self.classifier: nn.Module | None = None
+        if config.aux_classifier and config.aux_backbone != "none":
+            self.classifier = PretrainedAuxClassifier(config.num_classes, config.aux_backbone)
+        elif config.aux_classifier:
+            self.classifier = AuxClassifier(config.in_channels, config.resolution, config.base_channels * 2,
+                                            config.max_channels, config.num_classes)
 
     def features(self, x: torch.Tensor, cond: torch.Tensor | None = None) -> torch.Tensor:
         """Penultimate features ``phi(x)`` of shape ``(B, C)``."""

@@ -161,6 +161,11 @@ def _load_fitting(model: nn.Module, path: Path, remap: StateRemap | None) -> str
         state = {k: remap(k, v) for k, v in state.items()}
     own = model.state_dict()
     optional = tuple(getattr(model, "optional_state_prefixes", ()))
+    for prefix in optional:  # an optional head of another kind or shape is not loaded: it keeps its fresh init
+        mine = {k: v.shape for k, v in own.items() if k.startswith(prefix)}
+        theirs = {k: v.shape for k, v in state.items() if k.startswith(prefix)}
+        if theirs and mine != theirs:
+            state = {k: v for k, v in state.items() if not k.startswith(prefix)}
     for k, v in own.items():
         if k not in state:
             if optional and k.startswith(optional):

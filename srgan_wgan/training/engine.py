@@ -108,6 +108,21 @@ def _make_optimizer(name: str, params: Any, lr: float, betas: tuple[float, float
     return torch.optim.Adam(params, lr=lr, betas=betas, **kw)
 
 
+def param_groups(module: nn.Module) -> list[dict[str, Any]]:
+    """``module``'s parameters in optimiser groups: one per ``lr_multiplier`` that a sub-module declares (default 1;
+    e.g. a linear head on frozen features learns faster than the conv layers around it). The multiplier is kept in
+    the group as ``lr_mult`` and applied by the learning-rate schedule."""
+    mult_of: dict[int, float] = {}
+    for sub in module.modules():  # parents come first, so the innermost declaring module wins
+        if hasattr(sub, "lr_multiplier"):
+            for p in sub.parameters():
+                mult_of[id(p)] = float(sub.lr_multiplier)
+    groups: dict[float, list[nn.Parameter]] = {}
+    for p in module.parameters():
+        groups.setdefault(mult_of.get(id(p), 1.0), []).append(p)
+    return [{"params": ps, "lr_mult": m} for m, ps in groups.items()]
+
+
 class GANTrainer:
     """Train ``generator`` (and ``critic``) on ``dataset`` as described by ``config``; see the module doc.
 
@@ -155,7 +170,7 @@ class GANTrainer:
         fused = config.resolved_fused(self.device.type)
         self.opt_g = _make_optimizer(opt, self.G.parameters(), config.resolved_lr_g, config.betas, fused)
         self.opt_d = (
-            _make_optimizer(opt, self.D.parameters(), config.resolved_lr_d, config.betas, fused)
+            _make_optimizer(opt, param_groups(self.D), config.resolved_lr_d, config.betas, fused)
             if self.D is not None else None
         )
         self.amp_dtype = _amp_dtype(config.amp, self.device)
@@ -332,7 +347,7 @@ class GANTrainer:
         for opt, base in ((self.opt_g, self.config.resolved_lr_g), (self.opt_d, self.config.resolved_lr_d)):
             if opt is not None:
                 for group in opt.param_groups:
-                    group["lr"] = base * f
+                    group["lr"] = base * f * group.get("lr_mult", 1.0)
 
     def train_step(self, batches: Iterator[Any]) -> dict[str, float]:
         """``n_critic`` critic steps, then one generator step (on the last critic batch)."""
