@@ -41,6 +41,10 @@ AuxBackboneOpt = Annotated[str, typer.Option(
     help="Body of the AC-GAN style classifier: none (a small conv net trained from scratch) or alexnet (a linear "
          "head on frozen ImageNet AlexNet features; needs the AlexNet weights file).")]
 
+ModeSeekingOpt = Annotated[float, typer.Option(
+    help="Mode-seeking term (MSGAN): the generator is pushed, with this weight, to draw different paintings from "
+         "different latents of the same style (against mode collapse; 0 = off).")]
+
 NCriticOpt = Annotated[int, typer.Option(help="Critic steps per generator step.")]
 
 app = typer.Typer(
@@ -83,6 +87,7 @@ def train(
     crop_scale: CropScaleOpt = 1.0,
     aux_class_weight: AuxClassOpt = 0.0,
     aux_backbone: AuxBackboneOpt = "none",
+    mode_seeking: ModeSeekingOpt = 0.0,
     lr_g: Annotated[float | None, typer.Option(help="Generator learning rate (default 1e-4).")] = None,
     lr_d: Annotated[float | None, typer.Option(help="Critic learning rate (default 1e-4).")] = None,
     unconditional: Annotated[bool, typer.Option(
@@ -105,7 +110,7 @@ def train(
         steps=steps, batch_size=batch_size, n_critic=n_critic, penalty=penalty, penalty_weight=penalty_weight,
         penalty_every=penalty_every, amp=amp, device=device, seed=seed, deterministic=deterministic,
         sample_every=sample_every, checkpoint_every=checkpoint_every, diffaug=diffaug, lr_g=lr_g, lr_d=lr_d,
-        aux_class_weight=aux_class_weight,
+        aux_class_weight=aux_class_weight, mode_seeking_weight=mode_seeking,
     )
     exp = PaintExperiment(data=str(data), resolution=resolution, critic_norm=critic_norm, base_channels=base_channels,
                           critic_channels=critic_channels, critic_max_channels=critic_max_channels,
@@ -259,6 +264,7 @@ def finetune(
     crop_scale: CropScaleOpt = 1.0,
     aux_class_weight: AuxClassOpt = 0.0,
     aux_backbone: AuxBackboneOpt = "none",
+    mode_seeking: ModeSeekingOpt = 0.0,
     n_critic: NCriticOpt = 5,
     lr_g: Annotated[float, typer.Option(help="Generator learning rate.")] = 5e-5,
     lr_d: Annotated[float, typer.Option(help="Critic learning rate.")] = 5e-5,
@@ -274,7 +280,8 @@ def finetune(
     exp = finetune_paint_experiment(source, str(data), steps, batch_size=batch_size, amp=amp, device=device,
                                     seed=seed, sample_every=sample_every, checkpoint_every=checkpoint_every,
                                     diffaug=diffaug, crop_scale=crop_scale, aux_class_weight=aux_class_weight,
-                                    aux_backbone=aux_backbone, n_critic=n_critic, lr_g=lr_g, lr_d=lr_d)
+                                    aux_backbone=aux_backbone, mode_seeking_weight=mode_seeking, n_critic=n_critic,
+                                    lr_g=lr_g, lr_d=lr_d)
     classes = exp.validate()
     refuse_existing_run(run_dir, resume)
     console.print(f"fine-tuning {exp.init_from} on {len(classes)} styles under {data}")

@@ -40,6 +40,11 @@ class GANTrainConfig:
     """AC-GAN term (needs a critic with an auxiliary classifier): the critic's class head learns the real images'
     classes (cross-entropy, this weight) and the generator is pushed, with the same weight, to make fakes that the
     head recognises as the class they were drawn for. 0 = off (projection conditioning only)."""
+    mode_seeking_weight: float = 0.0
+    """Mode-seeking term (MSGAN, Mao et al. 2019; needs a generator with a latent ``z_dim``): a second batch is drawn
+    for the same conditions with fresh latents and the generator minimises ``w / (mean |G(z1) - G(z2)| + 1e-5)``,
+    pushing different latents to different images (against mode collapse, e.g. under a strong class term). The
+    latents' own distance has a fixed expected size, so only the images' distance is measured. 0 = off."""
     optimizer: str | None = None
     lr_g: float | None = None
     lr_d: float | None = None
@@ -128,6 +133,8 @@ class GANTrainConfig:
                 raise ConfigError(f"{name.replace('_', ' ')} must be >= 1, got {getattr(self, name)}")
         if self.aux_class_weight < 0:
             raise ConfigError(f"aux class weight must be >= 0, got {self.aux_class_weight}")
+        if self.mode_seeking_weight < 0:
+            raise ConfigError(f"mode-seeking weight must be >= 0, got {self.mode_seeking_weight}")
         if self.n_critic < 0:
             raise ConfigError(f"n_critic must be >= 0, got {self.n_critic}")
         if not 0.0 <= self.ema_decay < 1.0:

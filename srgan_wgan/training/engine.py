@@ -147,6 +147,8 @@ class GANTrainer:
             raise UserError("n_critic > 0 needs a critic")
         if config.aux_class_weight > 0 and getattr(critic, "classifier", None) is None:
             raise ConfigError("aux_class_weight > 0 needs a critic with an auxiliary classifier (aux_classifier=True)")
+        if config.mode_seeking_weight > 0 and not getattr(generator, "z_dim", 0):
+            raise ConfigError("mode_seeking_weight > 0 needs a generator that draws latents (z_dim)")
         if config.diffaug and getattr(getattr(critic, "config", None), "cond", None) == "image":
             raise ConfigError("DiffAugment would misalign an image-conditioned critic's input and condition")
         self.config = config
@@ -328,6 +330,10 @@ class GANTrainer:
                     terms["gen/adv"] = cfg.adv_weight * generator_wasserstein_loss(d_fake)
                 if cfg.aux_class_weight > 0:
                     terms["gen/aux_ce"] = self._aux_loss(logits_fake, cond)
+            if cfg.mode_seeking_weight > 0:  # same conditions, fresh latents: the two batches should differ
+                other = self.task.generate(self.G_run, real, cond, self.noise)
+                spread = (fake.float() - other.float()).abs().mean()
+                terms["gen/mode_seeking"] = cfg.mode_seeking_weight / (spread + 1e-5)
         total = sum((t.float() for t in terms.values()), torch.zeros((), device=self.device))
         if self.fault_hook is not None:
             total = self.fault_hook("generator", total)
