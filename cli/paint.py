@@ -317,6 +317,9 @@ def evaluate(
     split: Annotated[str, typer.Option(
         help="test: the held-out paintings (report); val: a part of the training split (choose checkpoints).")
     ] = "test",
+    probe_per_style: Annotated[int | None, typer.Option(
+        help="Fit the style probe on at most this many paintings per style (faster; for quick --split val checks).")
+    ] = None,
     json_out: Annotated[Path | None, typer.Option(
         "--json", help="Write all metrics here as JSON (a list when several models are given).")] = None,
     device: DeviceOpt = "auto",
@@ -332,9 +335,11 @@ def evaluate(
     setup_logging()
     if n_per_style < 2:
         raise UserError(f"--n-per-style must be at least 2, got {n_per_style}")
+    if probe_per_style is not None and probe_per_style < 1:
+        raise UserError(f"--probe-per-style must be at least 1, got {probe_per_style}")
     models = list(model or [DEFAULT_PAINT_MODEL])
     results = evaluate_paint_models(models, data, n_per_style=n_per_style, holdout=holdout, device=device,
-                                    seed=seed, split=split)
+                                    seed=seed, split=split, probe_per_style=probe_per_style)
 
     def fmt(v: object, p: int = 3) -> str:
         return "-" if v is None else f"{v:.{p}f}" if isinstance(v, float) else str(v)

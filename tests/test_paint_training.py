@@ -345,3 +345,11 @@ def test_paint_eval_compares_several_models_on_one_reference(colour_folder, tmp_
     assert single["overall"]["style_acc_real"] >= 0.9  # the probe separates the colours on validation paintings
     bad = paint("eval", *common, "--model", str(ra), "--split", "train")
     assert bad.returncode != 0 and "unknown split" in bad.stderr + bad.stdout and "Traceback" not in bad.stderr
+    small = paint("eval", *common, "--model", str(ra), "--split", "val", "--probe-per-style", "3",
+                  "--json", str(tmp_path / "small.json"))
+    assert small.returncode == 0, small.stderr
+    quick = json.loads((tmp_path / "small.json").read_text())
+    assert quick["train_real"] == 9 and single["train_real"] > 9 and quick["probe_per_style"] == 3
+    assert quick["overall"]["fid"] == single["overall"]["fid"]  # only the probe changes
+    zero = paint("eval", *common, "--model", str(ra), "--probe-per-style", "0")
+    assert zero.returncode != 0 and "--probe-per-style" in zero.stderr + zero.stdout

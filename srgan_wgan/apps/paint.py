@@ -337,12 +337,15 @@ class _PaintReference:
     decoded evaluation split, its Inception features and LPIPS diversities, and (when asked) the style probe."""
 
     def __init__(self, data: str | Path, files: dict[str, list[Path]], res: int, holdout: float, split: str,
-                 device: torch.device, lpips: torch.nn.Module, inception: torch.nn.Module | None) -> None:
+                 device: torch.device, lpips: torch.nn.Module, inception: torch.nn.Module | None,
+                 probe_per_style: int | None = None) -> None:
         from srgan_wgan.gan_metrics import inception_features, lpips_diversity
 
         self.data, self.res, self.device = data, res, device
         self.styles = list(files)
         self.fit_files, eval_files = eval_split(files, holdout, split)
+        if probe_per_style is not None:  # the first N of each style's probe files (in the scan's sorted order)
+            self.fit_files = {k: v[:probe_per_style] for k, v in self.fit_files.items()}
         self.test = decode_class_folders(data, res, eval_files)
         self.real = self.test.images.float() / 255
         self.f_real = (inception_features(inception, self.real, device=device) if inception is not None else None)
@@ -370,8 +373,10 @@ class _PaintReference:
 
 @torch.no_grad()
 def evaluate_paint_models(models: list[str | Path], data: str | Path, n_per_style: int = 100, holdout: float = 0.1,
-                          device: str = "auto", seed: int = 0, split: str = "test") -> list[dict[str, Any]]:
-    """:func:`evaluate_paint` for several models; the real paintings' features and the probe are computed once."""
+                          device: str = "auto", seed: int = 0, split: str = "test",
+                          probe_per_style: int | None = None) -> list[dict[str, Any]]:
+    """:func:`evaluate_paint` for several models; the real paintings' features and the probe are computed once.
+    ``probe_per_style`` caps the probe's training paintings per style (a quicker, weaker probe)."""
     import logging
 
     from srgan_wgan.gan_metrics import (
@@ -405,7 +410,7 @@ def evaluate_paint_models(models: list[str | Path], data: str | Path, n_per_styl
                 log.warning("styles without data, skipped: %s", ", ".join(missing))
         key = (tuple(files), res)
         if key not in refs:
-            refs[key] = _PaintReference(data, files, res, holdout, split, dev, lp, inception)
+            refs[key] = _PaintReference(data, files, res, holdout, split, dev, lp, inception, probe_per_style)
         ref = refs[key]
         styles, test, real = ref.styles, ref.test, ref.real
         pred_real = pred_fake = fake_labels = None
@@ -457,6 +462,7 @@ def evaluate_paint_models(models: list[str | Path], data: str | Path, n_per_styl
         results.append({
             "model": str(gen.path), "data": str(data), "split": split, "resolution": res,
             "n_per_style": n_per_style, "unconditional": gen.unconditional, "holdout": holdout,
+            "probe_per_style": probe_per_style,
             "train_files": sum(len(v) for v in ref.fit_files.values()),
             "train_real": None if gen.unconditional else ref.train_decoded,
             "heldout_real": int(test.images.shape[0]),
