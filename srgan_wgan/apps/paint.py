@@ -118,7 +118,7 @@ class PaintExperiment:
             in_channels=3, resolution=self.resolution, base_channels=self.critic_channels or self.base_channels,
             max_channels=self.critic_max_channels, cond="none" if self.unconditional else "class",
             num_classes=0 if self.unconditional else num_classes, norm=self.critic_norm,
-            aux_classifier=self.aux_classifier, aux_backbone=self.aux_backbone if self.aux_classifier else "none",
+            aux_classifier=self.aux_classifier, aux_backbone=self.aux_backbone,
         )
 
     def build(self, run_dir: str | Path, folder: DecodedFolder | None = None, tensorboard: bool = True) -> GANTrainer:
