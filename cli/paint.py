@@ -45,6 +45,10 @@ ModeSeekingOpt = Annotated[float, typer.Option(
     help="Mode-seeking term (MSGAN): the generator is pushed, with this weight, to draw different paintings from "
          "different latents of the same style (against mode collapse; 0 = off).")]
 
+MbstdOpt = Annotated[int, typer.Option(
+    help="Minibatch standard deviation in the critic with this group size (ProGAN/StyleGAN; 4 is usual): the critic "
+         "sees how much the paintings of a group differ, against mode collapse (0 = off).")]
+
 NCriticOpt = Annotated[int, typer.Option(help="Critic steps per generator step.")]
 
 app = typer.Typer(
@@ -88,6 +92,7 @@ def train(
     aux_class_weight: AuxClassOpt = 0.0,
     aux_backbone: AuxBackboneOpt = "none",
     mode_seeking: ModeSeekingOpt = 0.0,
+    mbstd_group: MbstdOpt = 0,
     lr_g: Annotated[float | None, typer.Option(help="Generator learning rate (default 1e-4).")] = None,
     lr_d: Annotated[float | None, typer.Option(help="Critic learning rate (default 1e-4).")] = None,
     unconditional: Annotated[bool, typer.Option(
@@ -115,7 +120,7 @@ def train(
     exp = PaintExperiment(data=str(data), resolution=resolution, critic_norm=critic_norm, base_channels=base_channels,
                           critic_channels=critic_channels, critic_max_channels=critic_max_channels,
                           unconditional=unconditional, crop_scale=crop_scale, holdout=holdout,
-                          aux_backbone=aux_backbone, train=cfg)
+                          aux_backbone=aux_backbone, mbstd_group=mbstd_group, train=cfg)
     classes = exp.validate()  # config and data checks: nothing has been written yet
     refuse_existing_run(run_dir, resume)
     console.print(f"{len(classes)} styles, {sum(len(v) for v in classes.values())} images under {data}")
@@ -265,6 +270,9 @@ def finetune(
     aux_class_weight: AuxClassOpt = 0.0,
     aux_backbone: AuxBackboneOpt = "none",
     mode_seeking: ModeSeekingOpt = 0.0,
+    mbstd_group: Annotated[int | None, typer.Option(
+        help="Minibatch standard deviation group size in the critic (0 = off; default: as in the source critic).")
+    ] = None,
     n_critic: NCriticOpt = 5,
     lr_g: Annotated[float, typer.Option(help="Generator learning rate.")] = 5e-5,
     lr_d: Annotated[float, typer.Option(help="Critic learning rate.")] = 5e-5,
@@ -280,7 +288,8 @@ def finetune(
     exp = finetune_paint_experiment(source, str(data), steps, batch_size=batch_size, amp=amp, device=device,
                                     seed=seed, sample_every=sample_every, checkpoint_every=checkpoint_every,
                                     diffaug=diffaug, crop_scale=crop_scale, aux_class_weight=aux_class_weight,
-                                    aux_backbone=aux_backbone, mode_seeking_weight=mode_seeking, n_critic=n_critic,
+                                    aux_backbone=aux_backbone, mbstd_group=mbstd_group,
+                                    mode_seeking_weight=mode_seeking, n_critic=n_critic,
                                     lr_g=lr_g, lr_d=lr_d)
     classes = exp.validate()
     refuse_existing_run(run_dir, resume)

@@ -18,6 +18,8 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from srgan_wgan.losses.perceptual import pooled_features
+
 log = logging.getLogger("srgan_wgan")
 
 
@@ -94,6 +96,8 @@ class StyleProbe:
     ones, so the score says how recognisable the generated styles are to a classifier of known quality.
     """
 
+    taps: tuple[int, ...] = (22, 29)  # ReLU after conv4_3 and conv5_3 in torchvision's vgg16().features
+
     def __init__(self, device: str | torch.device = "cpu", resolution: int = 64) -> None:
         from srgan_wgan.losses.perceptual import IMAGENET_MEAN, IMAGENET_STD, load_backbone_features
 
@@ -115,13 +119,7 @@ class StyleProbe:
             x = F.interpolate(x, size=(self.resolution, self.resolution), mode="bilinear", antialias=True,
                               align_corners=False)
             x = F.interpolate(x, scale_factor=2, mode="bilinear", align_corners=False)
-            h = (x - self.mean) / self.std
-            pooled = []
-            for j, layer in enumerate(self.features):
-                h = layer(h)
-                if j in (22, 29):  # ReLU after conv4_3 and conv5_3
-                    pooled.append(h.mean((2, 3)))
-            out.append(torch.cat(pooled, 1).cpu())
+            out.append(pooled_features(self.features, x, self.taps, self.mean, self.std).cpu())
         return torch.cat(out)
 
     def fit(self, images: torch.Tensor, labels: torch.Tensor, num_classes: int, epochs: int = 300,

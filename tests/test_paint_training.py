@@ -257,6 +257,72 @@ def test_mode_seeking_needs_latents(tmp_path) -> None:
                                                                   device="cpu"), tmp_path / "r", tensorboard=False)
 
 
+# ---- minibatch standard deviation -------------------------------------------------------------------------------
+
+def test_minibatch_stddev_groups_samples() -> None:
+    from srgan_wgan.archs.critic import minibatch_stddev
+
+    x = torch.randn(8, 3, 2, 2)
+    ref = x.view(4, 2, -1).std(0, unbiased=False).mean(1)  # sample i is in group i mod 2
+    torch.testing.assert_close(minibatch_stddev(x, 4)[:, 0], ref.repeat(4))
+    odd = torch.randn(6, 5)  # no group of 4 fits 6 samples: groups of 3
+    torch.testing.assert_close(minibatch_stddev(odd, 4)[:, 0], odd.view(3, 2, -1).std(0, unbiased=False).mean(1)
+                               .repeat(3))
+    same = torch.randn(1, 5).repeat(4, 1)
+    assert minibatch_stddev(same, 4).abs().max() < 1e-3  # a collapsed group has no spread
+    assert minibatch_stddev(torch.randn(1, 5), 4).item() == 0.0
+
+
+def test_mbstd_critic_tells_a_collapsed_batch_apart_and_loads_plain_weights() -> None:
+    cfg = dict(resolution=16, base_channels=8, max_channels=16, cond="class", num_classes=3)
+    torch.manual_seed(0)
+    plain = ConvCritic(CriticConfig(**cfg))
+    mb = ConvCritic(CriticConfig(**cfg, mbstd_group=4))
+    assert set(mb.state_dict()) - set(plain.state_dict()) == {"mbstd.weight"}
+    mb.load_state_dict(plain.state_dict(), strict=False)
+    x, y = torch.randn(8, 3, 16, 16), torch.tensor([0, 1, 2, 0, 1, 2, 0, 1])
+    torch.testing.assert_close(mb(x, y), plain(x, y))  # zero-initialised: scores as before
+    with torch.no_grad():
+        mb.mbstd.weight.fill_(1.0)
+    collapsed = x[:1].repeat(8, 1, 1, 1)
+    # the first sample's score depends on whether the others in its group are copies of it
+    assert (mb(x, y)[0] - mb(collapsed, y)[0]).abs() > 1e-4
+    with pytest.raises(ConfigError, match="group size"):
+        CriticConfig(**cfg, mbstd_group=1).validate()
+
+
+def test_mbstd_trains_under_the_gradient_penalty_and_fine_tunes_in(colour_folder, tmp_path) -> None:
+    """A run with minibatch stddev learns its weight (the gradient penalty differentiates through it twice); a
+    release without it fine-tunes into a critic with it, the source critic loaded; the setting travels with the
+    release."""
+    from srgan_wgan.apps.paint import finetune_paint_experiment
+
+    plain = _experiment(colour_folder).build(tmp_path / "plain", tensorboard=False)
+    plain.fit()
+    release = plain.export(tmp_path / "release")
+    exp = finetune_paint_experiment(release, str(colour_folder), steps=4, batch_size=8, n_critic=1, device="cpu",
+                                    amp="off", mbstd_group=4, lr_d=1e-3)
+    mb = exp.build(tmp_path / "mb", tensorboard=False)
+    assert mb.D.mbstd is not None and mb.D.mbstd.weight.abs().max() == 0
+    torch.testing.assert_close(mb.D.fc.weight, plain.D.fc.weight.half().float(), rtol=0, atol=0)
+    mb.fit()
+    w = mb.D.mbstd.weight
+    assert torch.isfinite(w).all() and w.abs().max() > 0
+    mb_release = mb.export(tmp_path / "mb_release")
+    assert json.loads((mb_release / "critic.json").read_text())["config"]["mbstd_group"] == 4
+    kept = finetune_paint_experiment(mb_release, str(colour_folder), steps=1, batch_size=8, n_critic=1,
+                                     device="cpu", amp="off")
+    assert kept.mbstd_group == 4
+    dropped = finetune_paint_experiment(mb_release, str(colour_folder), steps=1, batch_size=8, n_critic=1,
+                                        device="cpu", amp="off", mbstd_group=0).build(tmp_path / "off",
+                                                                                        tensorboard=False)
+    assert dropped.D.mbstd is None
+    bad = paint("finetune", "--from", str(release), "--data", str(colour_folder), "--mbstd-group", "1",
+                "--device", "cpu", "--run-dir", str(tmp_path / "bad"))
+    assert bad.returncode != 0 and "group size" in bad.stderr + bad.stdout and "Traceback" not in bad.stderr
+    assert not (tmp_path / "bad").exists()
+
+
 def test_finetune_cli_takes_the_aux_weight(colour_folder, tmp_path) -> None:
     first = _experiment(colour_folder).build(tmp_path / "run", tensorboard=False)
     first.fit()

@@ -82,6 +82,8 @@ class PaintExperiment:
     aux_backbone: str = "none"
     """Body of the auxiliary style classifier (with ``train.aux_class_weight``): ``none`` (a conv branch trained
     from scratch) or ``alexnet`` (a linear head on frozen ImageNet AlexNet features)."""
+    mbstd_group: int = 0
+    """Minibatch standard deviation in the critic, with this group size (0 = off; see :class:`CriticConfig`)."""
     train: GANTrainConfig = field(default_factory=GANTrainConfig)
 
     @property
@@ -118,7 +120,7 @@ class PaintExperiment:
             in_channels=3, resolution=self.resolution, base_channels=self.critic_channels or self.base_channels,
             max_channels=self.critic_max_channels, cond="none" if self.unconditional else "class",
             num_classes=0 if self.unconditional else num_classes, norm=self.critic_norm,
-            aux_classifier=self.aux_classifier, aux_backbone=self.aux_backbone,
+            aux_classifier=self.aux_classifier, aux_backbone=self.aux_backbone, mbstd_group=self.mbstd_group,
         )
 
     def build(self, run_dir: str | Path, folder: DecodedFolder | None = None, tensorboard: bool = True) -> GANTrainer:
@@ -515,9 +517,11 @@ def load_release_for_finetune(source: str | Path, G: torch.nn.Module, D: torch.n
 
 
 def finetune_paint_experiment(source: str | Path, data: str, steps: int, crop_scale: float = 1.0,
-                              aux_backbone: str = "none", **train_overrides: Any) -> PaintExperiment:
+                              aux_backbone: str = "none", mbstd_group: int | None = None,
+                              **train_overrides: Any) -> PaintExperiment:
     """A :class:`PaintExperiment` with the source model's architecture, for ``paint finetune``; keyword arguments
-    other than ``crop_scale`` and ``aux_backbone`` are :class:`GANTrainConfig` fields."""
+    other than ``crop_scale``, ``aux_backbone`` and ``mbstd_group`` (None: the source critic's) are
+    :class:`GANTrainConfig` fields."""
     from srgan_wgan.io.hub import resolve_weights
     from srgan_wgan.io.weights import read_weights_metadata
 
@@ -533,4 +537,6 @@ def finetune_paint_experiment(source: str | Path, data: str, steps: int, crop_sc
                            base_channels=cfg["min_channels"], z_dim=cfg["z_dim"], embed_dim=cfg["embed_dim"],
                            critic_channels=critic.get("base_channels"),
                            critic_max_channels=critic.get("max_channels", 512), crop_scale=crop_scale,
-                           init_from=str(g_file.parent), aux_backbone=aux_backbone, train=train)
+                           init_from=str(g_file.parent), aux_backbone=aux_backbone,
+                           mbstd_group=critic.get("mbstd_group", 0) if mbstd_group is None else mbstd_group,
+                           train=train)

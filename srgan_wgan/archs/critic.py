@@ -19,6 +19,13 @@ Normalisation options: ``none`` (default), ``layer`` (GroupNorm with one group =
 WGAN-GP paper's recommendation), ``group`` (GroupNorm), ``batch`` (BatchNorm, allowed only with weight
 clipping, because a per-sample gradient penalty is wrong when samples interact through batch statistics).
 Spectral normalisation of every conv/linear layer is a switch.
+
+``mbstd_group`` adds ProGAN's minibatch standard deviation (Karras et al. 2018, also in StyleGAN2-ADA): the spread of
+the 4x4 features across each group of samples enters the critic's last layer, so a generator that draws the same
+few paintings again is told apart from the varied real ones. Its weights start at zero (a critic without it loads
+and scores as before; a fine-tune learns them), and it is not spectrally normalised (a zero matrix has no spectral
+norm). Scores then depend on the other samples of the group: the engine scores reals, fakes and penalty interpolates
+in separate batches, as ProGAN did with WGAN-GP.
 """
 
 from __future__ import annotations
@@ -30,6 +37,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from srgan_wgan.errors import ConfigError
+from srgan_wgan.losses.perceptual import IMAGENET_MEAN, IMAGENET_STD, load_backbone_features, pooled_features
 
 CRITIC_NORMS: tuple[str, ...] = ("none", "layer", "group", "batch")
 CRITIC_CONDS: tuple[str, ...] = ("none", "image", "class")
@@ -54,6 +62,8 @@ class CriticConfig:
     aux_backbone: str = "none"
     """Auxiliary classifier body: ``none`` (a conv branch trained from scratch) or ``alexnet`` (frozen ImageNet
     features, only the linear head is trained; needs the AlexNet weights, see ``load_backbone_features``)."""
+    mbstd_group: int = 0
+    """Minibatch standard deviation group size (StyleGAN2-ADA uses 4); 0 = off."""
 
     def validate(self) -> None:
         """Raise :class:`ConfigError` for unknown names or impossible shapes."""
@@ -68,8 +78,31 @@ class CriticConfig:
         if self.aux_backbone not in AUX_BACKBONES:
             raise ConfigError(f"unknown auxiliary classifier backbone {self.aux_backbone!r}; "
                               f"choose one of {', '.join(AUX_BACKBONES)}")
+        if self.mbstd_group < 0 or self.mbstd_group == 1:
+            raise ConfigError(f"minibatch-stddev group size must be 0 (off) or >= 2, got {self.mbstd_group}")
         if self.resolution < self.min_resolution or self.resolution & (self.resolution - 1):
             raise ConfigError(f"critic resolution must be a power of two >= {self.min_resolution}, got {self.resolution}")
+
+
+def minibatch_stddev(x: torch.Tensor, group_size: int, eps: float = 1e-8) -> torch.Tensor:
+    """Standard deviation of ``x`` across each group of samples, averaged over its other dimensions (ProGAN).
+
+    Sample ``i`` belongs to group ``i mod (B / G)``; the group size ``G`` is ``group_size``, or the largest divisor
+    of the batch below it. Computed in fp32.
+
+    Shape:
+        - x: ``(B, ...)``
+        - output: ``(B, 1)``, the same value for every sample of a group (0 for a batch of one)
+    """
+    b = x.shape[0]
+    g = max(1, min(group_size, b))
+    while b % g:
+        g -= 1
+    y = x.float().reshape(g, b // g, -1)
+    std = (y - y.mean(0)).square().mean(0).add(eps).sqrt().mean(1)  # (B / G,)
+    if g == 1:
+        std = torch.zeros_like(std)
+    return std.repeat(g).unsqueeze(1)
 
 
 def _norm_layer(kind: str, channels: int) -> nn.Module:
@@ -140,8 +173,6 @@ class PretrainedAuxClassifier(nn.Module):
 
     def __init__(self, num_classes: int, backbone: str = "alexnet", input_size: int = 128) -> None:
         super().__init__()
-        from srgan_wgan.losses.perceptual import IMAGENET_MEAN, IMAGENET_STD, load_backbone_features
-
         features = load_backbone_features(backbone)
         self.features = freeze_as_buffers(features[: max(self.taps) + 1])
         dim = sum(features[i - 1].out_channels for i in self.taps)
@@ -153,13 +184,7 @@ class PretrainedAuxClassifier(nn.Module):
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         x = F.interpolate((x + 1) / 2, size=(self.input_size, self.input_size), mode="bilinear", align_corners=False)
-        h = (x - self.mean) / self.std
-        pooled = []
-        for i, layer in enumerate(self.features):
-            h = layer(h)
-            if i in self.taps:
-                pooled.append(h.mean((2, 3)))
-        return self.fc(self.norm(torch.cat(pooled, 1)))
+        return self.fc(self.norm(pooled_features(self.features, x, self.taps, self.mean, self.std)))
 
 
 class ConvCritic(nn.Module):
@@ -174,7 +199,7 @@ class ConvCritic(nn.Module):
         - output: ``(B,)`` scores (unbounded; higher = more real)
     """
 
-    optional_state_prefixes: tuple[str, ...] = ("classifier.",)
+    optional_state_prefixes: tuple[str, ...] = ("classifier.", "mbstd.")
     """Tensors that a checkpoint may lack (a head added for fine-tuning keeps its fresh initialisation)."""
 
     def __init__(self, config: CriticConfig | None = None, **kwargs: object) -> None:
@@ -195,6 +220,10 @@ class ConvCritic(nn.Module):
         self.blocks = nn.Sequential(*blocks)
         self.feature_dim = ch * res * res
         self.fc = wrap(nn.Linear(self.feature_dim, ch))
+        self.mbstd: nn.Linear | None = None
+        if config.mbstd_group:
+            self.mbstd = nn.Linear(1, ch, bias=False)
+            nn.init.zeros_(self.mbstd.weight)
         self.out = wrap(nn.Linear(ch, 1))
         self.embed = (
             wrap(nn.Embedding(config.num_classes, ch)) if config.cond == "class" else None
@@ -216,8 +245,11 @@ class ConvCritic(nn.Module):
                     cond = F.interpolate(cond, size=x.shape[-2:], mode="nearest")
             x = torch.cat([x, cond.to(x.dtype)], dim=1)
         h = F.leaky_relu(self.stem(x), 0.2)
-        h = self.blocks(h)
-        return F.leaky_relu(self.fc(h.flatten(1)), 0.2)
+        h = self.blocks(h).flatten(1)
+        pre = self.fc(h)
+        if self.mbstd is not None:
+            pre = pre + self.mbstd(minibatch_stddev(h, self.config.mbstd_group).to(pre.dtype))
+        return F.leaky_relu(pre, 0.2)
 
     def forward(self, x: torch.Tensor, cond: torch.Tensor | None = None) -> torch.Tensor:
         h = self.features(x, cond)

@@ -69,6 +69,24 @@ def load_backbone_features(name: str) -> nn.Sequential:
     return features.eval().requires_grad_(False)
 
 
+def pooled_features(features: nn.Sequential, x: torch.Tensor, taps: tuple[int, ...], mean: torch.Tensor,
+                    std: torch.Tensor) -> torch.Tensor:
+    """ImageNet-normalise ``x`` (RGB in ``[0, 1]``), run ``features`` up to the last tap and concatenate the
+    global-average-pooled outputs of the layers at indices ``taps``.
+
+    Shape:
+        - x: ``(B, 3, H, W)``; mean, std: ``(1, 3, 1, 1)``
+        - output: ``(B, sum of the tapped layers' channels)``
+    """
+    h = (x - mean) / std
+    pooled = []
+    for i, layer in enumerate(features[: max(taps) + 1]):
+        h = layer(h)
+        if i in taps:
+            pooled.append(h.mean((2, 3)))
+    return torch.cat(pooled, 1)
+
+
 class VGGPerceptualLoss(nn.Module):
     """L1 distance between VGG16 conv features taken before the activation (as in ESRGAN).
 
