@@ -49,6 +49,11 @@ MbstdOpt = Annotated[int, typer.Option(
     help="Minibatch standard deviation in the critic with this group size (ProGAN/StyleGAN; 4 is usual): the critic "
          "sees how much the paintings of a group differ, against mode collapse (0 = off).")]
 
+NoiseOpt = Annotated[bool, typer.Option(
+    "--noise/--no-noise",
+    help="Per-pixel noise inputs in the generator (StyleGAN): learned per-channel strengths, zero at the start, "
+         "give it a source of varied texture and detail beside the latent.")]
+
 NCriticOpt = Annotated[int, typer.Option(help="Critic steps per generator step.")]
 
 app = typer.Typer(
@@ -93,6 +98,7 @@ def train(
     aux_backbone: AuxBackboneOpt = "none",
     mode_seeking: ModeSeekingOpt = 0.0,
     mbstd_group: MbstdOpt = 0,
+    noise: NoiseOpt = False,
     lr_g: Annotated[float | None, typer.Option(help="Generator learning rate (default 1e-4).")] = None,
     lr_d: Annotated[float | None, typer.Option(help="Critic learning rate (default 1e-4).")] = None,
     unconditional: Annotated[bool, typer.Option(
@@ -120,7 +126,7 @@ def train(
     exp = PaintExperiment(data=str(data), resolution=resolution, critic_norm=critic_norm, base_channels=base_channels,
                           critic_channels=critic_channels, critic_max_channels=critic_max_channels,
                           unconditional=unconditional, crop_scale=crop_scale, holdout=holdout,
-                          aux_backbone=aux_backbone, mbstd_group=mbstd_group, train=cfg)
+                          aux_backbone=aux_backbone, mbstd_group=mbstd_group, noise=noise, train=cfg)
     classes = exp.validate()  # config and data checks: nothing has been written yet
     refuse_existing_run(run_dir, resume)
     console.print(f"{len(classes)} styles, {sum(len(v) for v in classes.values())} images under {data}")
@@ -273,6 +279,11 @@ def finetune(
     mbstd_group: Annotated[int | None, typer.Option(
         help="Minibatch standard deviation group size in the critic (0 = off; default: as in the source critic).")
     ] = None,
+    noise: Annotated[bool | None, typer.Option(
+        "--noise/--no-noise",
+        help="Per-pixel noise inputs in the generator (StyleGAN; strengths start at zero, so a generator without them "
+             "fine-tunes into one with them; default: as in the source generator).")
+    ] = None,
     n_critic: NCriticOpt = 5,
     lr_g: Annotated[float, typer.Option(help="Generator learning rate.")] = 5e-5,
     lr_d: Annotated[float, typer.Option(help="Critic learning rate.")] = 5e-5,
@@ -288,7 +299,7 @@ def finetune(
     exp = finetune_paint_experiment(source, str(data), steps, batch_size=batch_size, amp=amp, device=device,
                                     seed=seed, sample_every=sample_every, checkpoint_every=checkpoint_every,
                                     diffaug=diffaug, crop_scale=crop_scale, aux_class_weight=aux_class_weight,
-                                    aux_backbone=aux_backbone, mbstd_group=mbstd_group,
+                                    aux_backbone=aux_backbone, mbstd_group=mbstd_group, noise=noise,
                                     mode_seeking_weight=mode_seeking, n_critic=n_critic,
                                     lr_g=lr_g, lr_d=lr_d)
     classes = exp.validate()

@@ -18,6 +18,24 @@ from srgan_wgan.io.weights import save_pretrained
 STYLES = ["Impressionism", "Ukiyo_e", "Pop_Art"]
 
 
+
+@pytest.mark.parametrize("n1,n2,d", [(60, 45, 256), (700, 500, 48)])
+def test_frechet_distance_equals_the_sqrtm_formula(n1, n2, d) -> None:
+    """The SVD / symmetric forms give scipy.linalg.sqrtm's FID, with fewer samples than dimensions (per-style FID)
+    and with more."""
+    import numpy as np
+    from scipy import linalg
+
+    from srgan_wgan.gan_metrics import frechet_distance
+
+    rng = np.random.default_rng(1)
+    mix = rng.normal(size=(d, d)) / np.sqrt(d)
+    a, b = rng.normal(size=(n1, d)) @ mix, 1.5 * rng.normal(size=(n2, d)) @ mix + 0.2
+    s1, s2 = np.cov(a, rowvar=False), np.cov(b, rowvar=False)
+    ref = ((a.mean(0) - b.mean(0)) ** 2).sum() + np.trace(s1) + np.trace(s2) - 2 * np.trace(linalg.sqrtm(s1 @ s2).real)
+    assert frechet_distance(a, b) == pytest.approx(ref, rel=1e-6)
+
+
 @pytest.fixture(scope="module")
 def model(tmp_path_factory) -> Path:
     torch.manual_seed(0)

@@ -419,3 +419,92 @@ def test_paint_eval_compares_several_models_on_one_reference(colour_folder, tmp_
     assert quick["overall"]["fid"] == single["overall"]["fid"]  # only the probe changes
     zero = paint("eval", *common, "--model", str(ra), "--probe-per-style", "0")
     assert zero.returncode != 0 and "--probe-per-style" in zero.stderr + zero.stdout
+
+
+# ---- per-pixel noise inputs in the generator ----------------------------------------------------------------------
+
+def _noisy_pair() -> tuple[torch.nn.Module, torch.nn.Module]:
+    from srgan_wgan.archs import CondGenerator
+
+    cfg = dict(num_classes=3, z_dim=8, embed_dim=8, resolution=16, base_channels=32, min_channels=8)
+    torch.manual_seed(0)
+    plain = CondGenerator(**cfg)
+    noisy = CondGenerator(**cfg, noise=True)
+    return plain, noisy
+
+
+def test_noise_inputs_start_silent_and_then_vary_the_image() -> None:
+    """Zero strengths: the same images as the generator without noise (so a release fine-tunes into noise
+    unchanged); with strengths, the noise maps change the image and the same maps give the same image."""
+    plain, noisy = _noisy_pair()
+    assert set(noisy.state_dict()) - set(plain.state_dict()) == {f"noise_strength.{k}" for k in range(4)}
+    assert noisy.noise_shapes() == [(1, 8, 8), (1, 8, 8), (1, 16, 16), (1, 16, 16)]
+    noisy.load_state_dict(plain.state_dict(), strict=False)
+    z, y = torch.randn(4, 8), torch.tensor([0, 1, 2, 0])
+    with torch.no_grad():
+        torch.testing.assert_close(noisy(z, y), plain(z, y), rtol=0, atol=0)
+        for s in noisy.noise_strength:
+            s.fill_(0.5)
+        maps = [torch.randn(4, *s) for s in noisy.noise_shapes()]
+        a, b = noisy(z, y, noise=maps), noisy(z, y, noise=maps)
+        c = noisy(z, y, noise=[torch.randn(4, *s) for s in noisy.noise_shapes()])
+    assert torch.equal(a, b)
+    assert (a - c).abs().mean() > 1e-3  # other noise, another image
+    assert plain.noise_shapes() == []
+    with pytest.raises(ValueError, match="noise maps"):
+        noisy(z, y, noise=maps[:2])
+
+
+def test_noise_strengths_learn_at_their_multiplier_and_runs_repeat(colour_folder, tmp_path) -> None:
+    """The strengths have their own optimiser group (10x the generator's rate), leave zero in a few steps, and
+    two runs with the same seed give bit-identical generators (the maps come from the engine's seeded stream)."""
+    from srgan_wgan.archs.cond_generator import NOISE_LR_MULTIPLIER
+
+    runs = []
+    for name in ("a", "b"):
+        t = _experiment(colour_folder, steps=3, noise=True).build(tmp_path / name, tensorboard=False)
+        mults = sorted(g.get("lr_mult", 1.0) for g in t.opt_g.param_groups)
+        assert mults == [1.0, NOISE_LR_MULTIPLIER]
+        t.fit()
+        runs.append(t)
+    strengths = torch.cat(list(runs[0].G.noise_strength))
+    assert torch.isfinite(strengths).all() and strengths.abs().max() > 0
+    for (k, v), w in zip(runs[0].G.state_dict().items(), runs[1].G.state_dict().values()):
+        assert torch.equal(v, w), k
+
+
+def test_release_without_noise_fine_tunes_into_noise(colour_folder, tmp_path) -> None:
+    """`paint finetune --noise` from a plain release: every weight loaded, strengths at zero (same images); the
+    setting travels with the release, and per-sample seeding holds with noise (image i depends on (seed, i))."""
+    from srgan_wgan.apps.paint import PaintGenerator, finetune_paint_experiment
+
+    plain = _experiment(colour_folder).build(tmp_path / "plain", tensorboard=False)
+    plain.fit()
+    release = plain.export(tmp_path / "release")
+    exp = finetune_paint_experiment(release, str(colour_folder), steps=3, batch_size=8, n_critic=1, device="cpu",
+                                    amp="off", noise=True, lr_g=1e-3)
+    ft = exp.build(tmp_path / "ft", tensorboard=False)
+    assert all(s.abs().max() == 0 for s in ft.G.noise_strength)
+    from srgan_wgan.io.weights import load_pretrained
+
+    source = load_pretrained(release / "generator.safetensors")  # the release's (EMA) generator
+    z, y = torch.randn(2, 8), torch.tensor([0, 1])
+    with torch.no_grad():
+        torch.testing.assert_close(ft.G(z, y), source(z, y), rtol=0, atol=0)
+    ft.fit()
+    out = ft.export(tmp_path / "noisy")
+    assert json.loads((out / "generator.json").read_text())["config"]["noise"] is True
+    assert finetune_paint_experiment(out, str(colour_folder), steps=1).noise is True  # kept unless told
+    assert finetune_paint_experiment(out, str(colour_folder), steps=1, noise=False).noise is False
+    gen = PaintGenerator(out, "cpu")
+    a = gen.generate(STYLES[1], n=3, seed=5)
+    b = gen.generate(STYLES[1], n=6, seed=5, batch_size=4)
+    torch.testing.assert_close(a, b[:3], rtol=0, atol=1e-6)  # float rounding of other batch shapes only
+    assert (a[0] - a[1]).abs().mean() > 1e-3
+    frames = gen.interpolate(STYLES[0], STYLES[0], steps=3, rows=2, seed=1)  # one style: the frames do not move
+    assert torch.equal(frames[:, 0], frames[:, 2])
+    cli = paint("finetune", "--from", str(release), "--data", str(colour_folder), "--steps", "1", "--batch-size",
+                "4", "--n-critic", "1", "--noise", "--device", "cpu", "--run-dir", str(tmp_path / "cli"))
+    assert cli.returncode == 0, cli.stderr
+    info = json.loads((tmp_path / "cli" / "experiment.json").read_text())
+    assert info["experiment"]["noise"] is True

@@ -34,6 +34,7 @@ class ClassConditionalTask(GANTask):
         g = torch.Generator().manual_seed(seed)
         self._labels = torch.arange(n).repeat_interleave(grid_per_class)
         self._z: torch.Tensor | None = None
+        self._noise: list[torch.Tensor] = []
         self._z_gen = g
         self.grid_per_class = grid_per_class
 
@@ -41,9 +42,12 @@ class ClassConditionalTask(GANTask):
     def samples(self, generator: nn.Module, device: torch.device) -> torch.Tensor:
         if self._z is None:
             self._z = torch.randn(self._labels.shape[0], generator.z_dim, generator=self._z_gen)
+            shapes = generator.noise_shapes() if hasattr(generator, "noise_shapes") else []
+            self._noise = [torch.randn((self._labels.shape[0], *s), generator=self._z_gen) for s in shapes]
         was_training = generator.training
         generator.eval()
-        out = generator(self._z.to(device), self._labels.to(device))
+        z, y = self._z.to(device), self._labels.to(device)
+        out = generator(z, y, noise=[m.to(device) for m in self._noise]) if self._noise else generator(z, y)
         generator.train(was_training)
         return out
 

@@ -84,6 +84,8 @@ class PaintExperiment:
     from scratch) or ``alexnet`` (a linear head on frozen ImageNet AlexNet features)."""
     mbstd_group: int = 0
     """Minibatch standard deviation in the critic, with this group size (0 = off; see :class:`CriticConfig`)."""
+    noise: bool = False
+    """Per-pixel noise inputs in the generator (StyleGAN; see :class:`CondGeneratorConfig`)."""
     train: GANTrainConfig = field(default_factory=GANTrainConfig)
 
     @property
@@ -112,7 +114,7 @@ class PaintExperiment:
     def generator_config(self, num_classes: int) -> CondGeneratorConfig:
         return CondGeneratorConfig(
             num_classes=num_classes, z_dim=self.z_dim, embed_dim=self.embed_dim, resolution=self.resolution,
-            out_channels=3, base_channels=self.base_channels * 4, min_channels=self.base_channels,
+            out_channels=3, base_channels=self.base_channels * 4, min_channels=self.base_channels, noise=self.noise,
         )
 
     def critic_config(self, num_classes: int) -> CriticConfig:
@@ -264,16 +266,32 @@ class PaintGenerator:
               for i in range(start, start + n)]
         return torch.stack(zs)
 
+    def noise(self, n: int, seed: int, start: int = 0) -> list[torch.Tensor]:
+        """The generator's per-pixel noise maps for samples ``start..start+n`` (each from its own seed, stream
+        ``"noise"``); an empty list for a generator without noise inputs."""
+        from srgan_wgan.utils.seed import sample_seed
+
+        shapes = self.G.noise_shapes()
+        if not shapes:
+            return []
+        per_sample = []
+        for i in range(start, start + n):
+            g = torch.Generator().manual_seed(sample_seed(seed, i, "noise"))
+            per_sample.append([torch.randn(s, generator=g) for s in shapes])
+        return [torch.stack([maps[k] for maps in per_sample]) for k in range(len(shapes))]
+
     @torch.no_grad()
     def generate(self, style: str, n: int = 16, seed: int = 0, truncation: float | None = None,
                  batch_size: int = 64) -> torch.Tensor:
         """``(n, 3, r, r)`` images in ``[0, 1]``."""
         y = self.style_index(style)
         z = self.latents(n, seed, truncation)
+        noise = self.noise(n, seed)
         out = []
         for i in range(0, n, batch_size):
             zb = z[i : i + batch_size].to(self.device)
-            out.append(self.G(zb, torch.full((zb.shape[0],), y, device=self.device)).float().cpu())
+            nb = [m[i : i + batch_size].to(self.device) for m in noise] or None
+            out.append(self.G(zb, torch.full((zb.shape[0],), y, device=self.device), noise=nb).float().cpu())
         return (torch.cat(out) + 1) / 2
 
     @torch.no_grad()
@@ -286,10 +304,13 @@ class PaintGenerator:
         t = torch.linspace(0, 1, steps, device=self.device)[:, None]
         emb = (1 - t) * ea + t * eb
         z = self.latents(rows, seed, truncation).to(self.device)
+        noise = self.noise(rows, seed)
         frames = []
-        for r in range(rows):
+        for r in range(rows):  # a row keeps its latent and noise: only the style moves
             zr = z[r : r + 1].expand(steps, -1)
-            frames.append(self.G(zr, torch.zeros(steps, dtype=torch.long, device=self.device), embedding=emb))
+            nr = [m[r : r + 1].expand(steps, -1, -1, -1).to(self.device) for m in noise] or None
+            frames.append(self.G(zr, torch.zeros(steps, dtype=torch.long, device=self.device), embedding=emb,
+                                 noise=nr))
         return (torch.stack(frames).float().cpu() + 1) / 2
 
 
@@ -517,10 +538,11 @@ def load_release_for_finetune(source: str | Path, G: torch.nn.Module, D: torch.n
 
 
 def finetune_paint_experiment(source: str | Path, data: str, steps: int, crop_scale: float = 1.0,
-                              aux_backbone: str = "none", mbstd_group: int | None = None,
+                              aux_backbone: str = "none", mbstd_group: int | None = None, noise: bool | None = None,
                               **train_overrides: Any) -> PaintExperiment:
     """A :class:`PaintExperiment` with the source model's architecture, for ``paint finetune``; keyword arguments
-    other than ``crop_scale``, ``aux_backbone`` and ``mbstd_group`` (None: the source critic's) are
+    other than ``crop_scale``, ``aux_backbone``, ``mbstd_group`` (None: the source critic's) and ``noise`` (None: the
+    source generator's) are
     :class:`GANTrainConfig` fields."""
     from srgan_wgan.io.hub import resolve_weights
     from srgan_wgan.io.weights import read_weights_metadata
@@ -539,4 +561,5 @@ def finetune_paint_experiment(source: str | Path, data: str, steps: int, crop_sc
                            critic_max_channels=critic.get("max_channels", 512), crop_scale=crop_scale,
                            init_from=str(g_file.parent), aux_backbone=aux_backbone,
                            mbstd_group=critic.get("mbstd_group", 0) if mbstd_group is None else mbstd_group,
+                           noise=bool(cfg.get("noise", False)) if noise is None else noise,
                            train=train)

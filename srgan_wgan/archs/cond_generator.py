@@ -4,6 +4,11 @@ Structure (DCGAN/ResNet-like, per-sample so the image for a seed never depends o
 ``[z, embed(y)] -> linear -> 4x4 -> (nearest x2 -> conv3x3 -> PixelNorm -> class modulation -> LeakyReLU) * n
 -> conv to RGB -> tanh``. Class modulation is conditional normalisation: after PixelNorm every channel is
 scaled by ``1 + gamma(e)`` and shifted by ``beta(e)``, where ``e`` is the learned style embedding.
+
+With ``noise=True`` every conv output also gets a per-pixel noise input (StyleGAN, Karras et al. 2019): a fresh
+``N(0, 1)`` map, one channel, scaled per channel by a learned strength that starts at zero — so a generator
+released without noise fine-tunes into one with it unchanged at first, and the noise is where the generator can put
+stochastic detail (brushwork, texture) that the single latent at 4x4 cannot carry.
 """
 
 from __future__ import annotations
@@ -29,12 +34,19 @@ class CondGeneratorConfig:
     out_channels: int = 3
     base_channels: int = 256
     min_channels: int = 32
+    noise: bool = False
+    """Per-pixel noise inputs after every conv of the up-blocks (strengths learned, zero at the start)."""
 
     def validate(self) -> None:
         if self.resolution < 8 or self.resolution & (self.resolution - 1):
             raise ConfigError(f"generator resolution must be a power of two >= 8, got {self.resolution}")
         if self.num_classes < 1:
             raise ConfigError("a class-conditional generator needs num_classes >= 1")
+
+
+NOISE_LR_MULTIPLIER = 10.0
+"""Noise strengths start at zero and learn at 10x the generator's rate, so that fine-tuning for a few thousand steps
+can grow them to the scale of the features they perturb (about 0.4-0.5 RMS in the shipped painting model)."""
 
 
 def pixel_norm(x: torch.Tensor, eps: float = 1e-8) -> torch.Tensor:
@@ -58,10 +70,19 @@ class _ModulatedUpBlock(nn.Module):
         gamma, beta = mod(e).unsqueeze(-1).unsqueeze(-1).chunk(2, dim=1)
         return F.leaky_relu(pixel_norm(x) * (1 + gamma) + beta, 0.2)
 
-    def forward(self, x: torch.Tensor, e: torch.Tensor) -> torch.Tensor:
+    def forward(self, x: torch.Tensor, e: torch.Tensor,
+                noise: tuple[tuple[torch.Tensor, torch.Tensor], tuple[torch.Tensor, torch.Tensor]] | None = None
+                ) -> torch.Tensor:
+        """``noise``: ``((map1, strength1), (map2, strength2))`` added after conv1 / conv2, or None."""
         x = F.interpolate(x, scale_factor=2, mode="nearest")
-        x = self._modulate(self.conv1(x), self.mod1, e)
-        return self._modulate(self.conv2(x), self.mod2, e)
+        x = self.conv1(x)
+        if noise is not None:
+            x = x + noise[0][1].view(1, -1, 1, 1) * noise[0][0]
+        x = self._modulate(x, self.mod1, e)
+        x = self.conv2(x)
+        if noise is not None:
+            x = x + noise[1][1].view(1, -1, 1, 1) * noise[1][0]
+        return self._modulate(x, self.mod2, e)
 
 
 class CondGenerator(nn.Module):
@@ -69,8 +90,13 @@ class CondGenerator(nn.Module):
 
     Shape:
         - z: ``(B, z_dim)``; y: ``(B,)`` int64 class indices
+        - noise (with ``config.noise``): a list of ``(B, 1, h, w)`` maps, shapes from :meth:`noise_shapes`;
+          drawn from the global RNG when not given
         - output: ``(B, out_channels, resolution, resolution)``
     """
+
+    optional_state_prefixes: tuple[str, ...] = ("noise_strength.",)
+    """Noise strengths are absent from generators released without noise: they start at zero when fine-tuning."""
 
     def __init__(self, config: CondGeneratorConfig | None = None, **kwargs: object) -> None:
         super().__init__()
@@ -87,19 +113,44 @@ class CondGenerator(nn.Module):
             blocks.append(_ModulatedUpBlock(ch, nxt, config.embed_dim))
             ch = nxt
         self.blocks = nn.ModuleList(blocks)
+        self.noise_strength = nn.ParameterList(
+            [nn.Parameter(torch.zeros(b.conv1.out_channels)) for b in blocks for _ in range(2)]
+        ) if config.noise else None
+        if self.noise_strength is not None:  # read by the engine's optimiser groups (``param_groups``)
+            self.noise_strength.lr_multiplier = NOISE_LR_MULTIPLIER
         self.to_rgb = nn.Conv2d(ch, config.out_channels, 3, padding=1)
 
     @property
     def z_dim(self) -> int:
         return self.config.z_dim
 
-    def forward(self, z: torch.Tensor, y: torch.Tensor, embedding: torch.Tensor | None = None) -> torch.Tensor:
-        """Generate images; ``embedding`` overrides ``embed(y)`` (used for style interpolation)."""
+    def noise_shapes(self) -> list[tuple[int, int, int]]:
+        """Per-sample shapes ``(1, h, w)`` of the noise maps :meth:`forward` takes (empty without noise)."""
+        if self.noise_strength is None:
+            return []
+        return [(1, 2 ** (3 + k // 2), 2 ** (3 + k // 2)) for k in range(2 * len(self.blocks))]
+
+    def forward(self, z: torch.Tensor, y: torch.Tensor, embedding: torch.Tensor | None = None,
+                noise: list[torch.Tensor] | None = None) -> torch.Tensor:
+        """Generate images; ``embedding`` overrides ``embed(y)`` (used for style interpolation); ``noise`` gives the
+        noise maps (ignored by a generator without noise inputs)."""
         e = self.embed(y) if embedding is None else embedding
         h = self.fc(torch.cat([pixel_norm(z), e], dim=1)).view(z.shape[0], -1, 4, 4)
         h = F.leaky_relu(pixel_norm(h), 0.2)
-        for block in self.blocks:
-            h = block(h, e)
+        maps: list[torch.Tensor] = []
+        if self.noise_strength is not None:
+            shapes = self.noise_shapes()
+            if noise is None:
+                maps = [torch.randn((z.shape[0], *s), device=z.device, dtype=z.dtype) for s in shapes]
+            elif len(noise) != len(shapes):
+                raise ValueError(f"expected {len(shapes)} noise maps, got {len(noise)}")
+            else:
+                maps = [m.to(device=z.device, dtype=h.dtype) for m in noise]
+        for k, block in enumerate(self.blocks):
+            pair = None
+            if maps:
+                pair = ((maps[2 * k], self.noise_strength[2 * k]), (maps[2 * k + 1], self.noise_strength[2 * k + 1]))
+            h = block(h, e, pair)
         return torch.tanh(self.to_rgb(h))
 
     def config_dict(self) -> dict[str, object]:

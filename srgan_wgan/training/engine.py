@@ -57,7 +57,11 @@ class GANTask:
     ) -> torch.Tensor:
         """Produce fakes matching ``real`` (same batch size, same condition)."""
         z = torch.randn(real.shape[0], generator.z_dim, generator=noise, device=real.device)
-        return generator(z, cond)
+        shapes = generator.noise_shapes() if hasattr(generator, "noise_shapes") else []
+        if not shapes:
+            return generator(z, cond)
+        maps = [torch.randn((real.shape[0], *s), generator=noise, device=real.device) for s in shapes]
+        return generator(z, cond, noise=maps)  # per-pixel noise from the engine's seeded stream (resumable)
 
     def generator_losses(
         self, fake: torch.Tensor, real: torch.Tensor, cond: torch.Tensor | None
@@ -170,7 +174,7 @@ class GANTrainer:
         self.G_ema = make_ema(self.G) if config.ema_decay > 0 else None
         opt = config.resolved_optimizer
         fused = config.resolved_fused(self.device.type)
-        self.opt_g = _make_optimizer(opt, self.G.parameters(), config.resolved_lr_g, config.betas, fused)
+        self.opt_g = _make_optimizer(opt, param_groups(self.G), config.resolved_lr_g, config.betas, fused)
         self.opt_d = (
             _make_optimizer(opt, param_groups(self.D), config.resolved_lr_d, config.betas, fused)
             if self.D is not None else None

@@ -28,9 +28,11 @@ def seed_everything(seed: int) -> None:
     torch.manual_seed(seed)
 
 
-def sample_seed(seed: int, index: int) -> int:
-    """Return a well-mixed 31-bit seed for the ``index``-th sample of a run seeded with ``seed``."""
-    digest = hashlib.blake2b(f"{seed}:{index}".encode(), digest_size=8).digest()
+def sample_seed(seed: int, index: int, stream: str = "") -> int:
+    """Return a well-mixed 31-bit seed for the ``index``-th sample of a run seeded with ``seed``; a named
+    ``stream`` (e.g. ``"noise"``) gives an independent seed for another random input of the same sample."""
+    key = f"{seed}:{index}" + (f":{stream}" if stream else "")
+    digest = hashlib.blake2b(key.encode(), digest_size=8).digest()
     return int.from_bytes(digest, "little") & 0x7FFFFFFF
 
 

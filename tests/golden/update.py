@@ -28,7 +28,9 @@ def fingerprint(weights: Path) -> dict:
             y = G(x)
         else:
             z = torch.randn(2, G.z_dim, generator=g)
-            y = G(z, torch.tensor([0, G.config.num_classes - 1]))
+            labels = torch.tensor([0, G.config.num_classes - 1])
+            noise = [torch.randn((2, *s), generator=g) for s in G.noise_shapes()]  # seeded too (none: no draw)
+            y = G(z, labels, noise=noise) if noise else G(z, labels)
     flat = y.flatten()
     idx = torch.linspace(0, flat.numel() - 1, 16).long()
     return {"mean": float(y.mean()), "std": float(y.std()), "pixels": flat[idx].tolist(), "shape": list(y.shape)}
