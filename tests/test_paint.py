@@ -18,7 +18,6 @@ from srgan_wgan.io.weights import save_pretrained
 STYLES = ["Impressionism", "Ukiyo_e", "Pop_Art"]
 
 
-
 @pytest.mark.parametrize("n1,n2,d", [(60, 45, 256), (700, 500, 48)])
 def test_frechet_distance_equals_the_sqrtm_formula(n1, n2, d) -> None:
     """The SVD / symmetric forms give scipy.linalg.sqrtm's FID, with fewer samples than dimensions (per-style FID)

@@ -42,8 +42,8 @@ class ClassConditionalTask(GANTask):
     def samples(self, generator: nn.Module, device: torch.device) -> torch.Tensor:
         if self._z is None:
             self._z = torch.randn(self._labels.shape[0], generator.z_dim, generator=self._z_gen)
-            shapes = generator.noise_shapes() if hasattr(generator, "noise_shapes") else []
-            self._noise = [torch.randn((self._labels.shape[0], *s), generator=self._z_gen) for s in shapes]
+            if hasattr(generator, "draw_noise"):
+                self._noise = generator.draw_noise(self._labels.shape[0], self._z_gen)
         was_training = generator.training
         generator.eval()
         z, y = self._z.to(device), self._labels.to(device)

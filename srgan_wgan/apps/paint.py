@@ -271,14 +271,11 @@ class PaintGenerator:
         ``"noise"``); an empty list for a generator without noise inputs."""
         from srgan_wgan.utils.seed import sample_seed
 
-        shapes = self.G.noise_shapes()
-        if not shapes:
+        if not self.G.noise_shapes():
             return []
-        per_sample = []
-        for i in range(start, start + n):
-            g = torch.Generator().manual_seed(sample_seed(seed, i, "noise"))
-            per_sample.append([torch.randn(s, generator=g) for s in shapes])
-        return [torch.stack([maps[k] for maps in per_sample]) for k in range(len(shapes))]
+        per_sample = [self.G.draw_noise(1, torch.Generator().manual_seed(sample_seed(seed, i, "noise")))
+                      for i in range(start, start + n)]
+        return [torch.cat(maps) for maps in zip(*per_sample)]
 
     @torch.no_grad()
     def generate(self, style: str, n: int = 16, seed: int = 0, truncation: float | None = None,

@@ -71,17 +71,16 @@ class _ModulatedUpBlock(nn.Module):
         return F.leaky_relu(pixel_norm(x) * (1 + gamma) + beta, 0.2)
 
     def forward(self, x: torch.Tensor, e: torch.Tensor,
-                noise: tuple[tuple[torch.Tensor, torch.Tensor], tuple[torch.Tensor, torch.Tensor]] | None = None
-                ) -> torch.Tensor:
-        """``noise``: ``((map1, strength1), (map2, strength2))`` added after conv1 / conv2, or None."""
+                noise: tuple[torch.Tensor, torch.Tensor] | None = None) -> torch.Tensor:
+        """``noise``: the (already scaled) noise added after conv1 and after conv2, or None."""
         x = F.interpolate(x, scale_factor=2, mode="nearest")
         x = self.conv1(x)
         if noise is not None:
-            x = x + noise[0][1].view(1, -1, 1, 1) * noise[0][0]
+            x = x + noise[0]
         x = self._modulate(x, self.mod1, e)
         x = self.conv2(x)
         if noise is not None:
-            x = x + noise[1][1].view(1, -1, 1, 1) * noise[1][0]
+            x = x + noise[1]
         return self._modulate(x, self.mod2, e)
 
 
@@ -130,6 +129,12 @@ class CondGenerator(nn.Module):
             return []
         return [(1, 2 ** (3 + k // 2), 2 ** (3 + k // 2)) for k in range(2 * len(self.blocks))]
 
+    def draw_noise(self, n: int, generator: torch.Generator | None = None,
+                   device: torch.device | str | None = None) -> list[torch.Tensor]:
+        """``n`` samples' noise maps (``(n, 1, h, w)`` each, in :meth:`noise_shapes` order) from ``generator`` (the
+        global RNG when None); an empty list for a generator without noise inputs."""
+        return [torch.randn((n, *s), generator=generator, device=device) for s in self.noise_shapes()]
+
     def forward(self, z: torch.Tensor, y: torch.Tensor, embedding: torch.Tensor | None = None,
                 noise: list[torch.Tensor] | None = None) -> torch.Tensor:
         """Generate images; ``embedding`` overrides ``embed(y)`` (used for style interpolation); ``noise`` gives the
@@ -137,20 +142,16 @@ class CondGenerator(nn.Module):
         e = self.embed(y) if embedding is None else embedding
         h = self.fc(torch.cat([pixel_norm(z), e], dim=1)).view(z.shape[0], -1, 4, 4)
         h = F.leaky_relu(pixel_norm(h), 0.2)
-        maps: list[torch.Tensor] = []
+        scaled: list[torch.Tensor] = []
         if self.noise_strength is not None:
-            shapes = self.noise_shapes()
             if noise is None:
-                maps = [torch.randn((z.shape[0], *s), device=z.device, dtype=z.dtype) for s in shapes]
-            elif len(noise) != len(shapes):
-                raise ValueError(f"expected {len(shapes)} noise maps, got {len(noise)}")
-            else:
-                maps = [m.to(device=z.device, dtype=h.dtype) for m in noise]
+                noise = self.draw_noise(z.shape[0], device=z.device)
+            elif len(noise) != len(self.noise_strength):
+                raise ValueError(f"expected {len(self.noise_strength)} noise maps, got {len(noise)}")
+            scaled = [s.view(1, -1, 1, 1) * m.to(device=z.device, dtype=h.dtype)
+                      for s, m in zip(self.noise_strength, noise)]
         for k, block in enumerate(self.blocks):
-            pair = None
-            if maps:
-                pair = ((maps[2 * k], self.noise_strength[2 * k]), (maps[2 * k + 1], self.noise_strength[2 * k + 1]))
-            h = block(h, e, pair)
+            h = block(h, e, (scaled[2 * k], scaled[2 * k + 1]) if scaled else None)
         return torch.tanh(self.to_rgb(h))
 
     def config_dict(self) -> dict[str, object]:

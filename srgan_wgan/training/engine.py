@@ -57,10 +57,9 @@ class GANTask:
     ) -> torch.Tensor:
         """Produce fakes matching ``real`` (same batch size, same condition)."""
         z = torch.randn(real.shape[0], generator.z_dim, generator=noise, device=real.device)
-        shapes = generator.noise_shapes() if hasattr(generator, "noise_shapes") else []
-        if not shapes:
+        maps = generator.draw_noise(real.shape[0], noise, real.device) if hasattr(generator, "draw_noise") else []
+        if not maps:
             return generator(z, cond)
-        maps = [torch.randn((real.shape[0], *s), generator=noise, device=real.device) for s in shapes]
         return generator(z, cond, noise=maps)  # per-pixel noise from the engine's seeded stream (resumable)
 
     def generator_losses(

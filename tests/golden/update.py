@@ -29,7 +29,7 @@ def fingerprint(weights: Path) -> dict:
         else:
             z = torch.randn(2, G.z_dim, generator=g)
             labels = torch.tensor([0, G.config.num_classes - 1])
-            noise = [torch.randn((2, *s), generator=g) for s in G.noise_shapes()]  # seeded too (none: no draw)
+            noise = G.draw_noise(2, g)  # seeded too (no noise inputs: nothing drawn)
             y = G(z, labels, noise=noise) if noise else G(z, labels)
     flat = y.flatten()
     idx = torch.linspace(0, flat.numel() - 1, 16).long()
