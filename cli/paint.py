@@ -49,6 +49,10 @@ MbstdOpt = Annotated[int, typer.Option(
     help="Minibatch standard deviation in the critic with this group size (ProGAN/StyleGAN; 4 is usual): the critic "
          "sees how much the paintings of a group differ, against mode collapse (0 = off).")]
 
+MbstdByStyleOpt = Annotated[bool, typer.Option(
+    help="Batches of same-style groups of --mbstd-group paintings, so the critic's minibatch stddev measures the "
+         "spread within a style (catches intra-style mode collapse).")
+]
 NoiseOpt = Annotated[bool, typer.Option(
     "--noise/--no-noise",
     help="Per-pixel noise inputs in the generator (StyleGAN): learned per-channel strengths, zero at the start, "
@@ -98,6 +102,7 @@ def train(
     aux_backbone: AuxBackboneOpt = "none",
     mode_seeking: ModeSeekingOpt = 0.0,
     mbstd_group: MbstdOpt = 0,
+    mbstd_by_style: MbstdByStyleOpt = False,
     noise: NoiseOpt = False,
     lr_g: Annotated[float | None, typer.Option(help="Generator learning rate (default 1e-4).")] = None,
     lr_d: Annotated[float | None, typer.Option(help="Critic learning rate (default 1e-4).")] = None,
@@ -126,7 +131,8 @@ def train(
     exp = PaintExperiment(data=str(data), resolution=resolution, critic_norm=critic_norm, base_channels=base_channels,
                           critic_channels=critic_channels, critic_max_channels=critic_max_channels,
                           unconditional=unconditional, crop_scale=crop_scale, holdout=holdout,
-                          aux_backbone=aux_backbone, mbstd_group=mbstd_group, noise=noise, train=cfg)
+                          aux_backbone=aux_backbone, mbstd_group=mbstd_group, noise=noise,
+                          mbstd_by_style=mbstd_by_style, train=cfg)
     classes = exp.validate()  # config and data checks: nothing has been written yet
     refuse_existing_run(run_dir, resume)
     console.print(f"{len(classes)} styles, {sum(len(v) for v in classes.values())} images under {data}")
@@ -279,6 +285,7 @@ def finetune(
     mbstd_group: Annotated[int | None, typer.Option(
         help="Minibatch standard deviation group size in the critic (0 = off; default: as in the source critic).")
     ] = None,
+    mbstd_by_style: MbstdByStyleOpt = False,
     noise: Annotated[bool | None, typer.Option(
         "--noise/--no-noise",
         help="Per-pixel noise inputs in the generator (StyleGAN; strengths start at zero, so a generator without them "
@@ -300,7 +307,7 @@ def finetune(
                                     seed=seed, sample_every=sample_every, checkpoint_every=checkpoint_every,
                                     diffaug=diffaug, crop_scale=crop_scale, aux_class_weight=aux_class_weight,
                                     aux_backbone=aux_backbone, mbstd_group=mbstd_group, noise=noise,
-                                    mode_seeking_weight=mode_seeking, n_critic=n_critic,
+                                    mbstd_by_style=mbstd_by_style, mode_seeking_weight=mode_seeking, n_critic=n_critic,
                                     lr_g=lr_g, lr_d=lr_d)
     classes = exp.validate()
     refuse_existing_run(run_dir, resume)

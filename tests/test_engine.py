@@ -159,6 +159,40 @@ def test_class_balanced_sampler_is_balanced_and_resumable() -> None:
     assert next(resumed) == s.batch(7)
 
 
+
+def test_grouped_sampler_lays_out_same_class_groups_for_minibatch_stddev() -> None:
+    """``groups=(labels, G)``: position ``j * (B / G) + s`` of every batch holds item ``j`` of group ``s``, one class
+    per group, distinct classes within a batch, classes balanced by the item weights; so the critic's minibatch
+    stddev (which groups sample ``i`` with ``i mod (B / G)``) sees only the spread within a class."""
+    from srgan_wgan.archs.critic import minibatch_stddev
+    from srgan_wgan.data.sampler import ResumableBatchSampler
+
+    labels = torch.tensor([0] * 60 + [1] * 25 + [2] * 10 + [3] * 5)
+    counts = torch.bincount(labels).double()
+    s = ResumableBatchSampler(100, 12, seed=5, weights=1.0 / counts[labels], groups=(labels, 4))
+    it = iter(s)
+    drawn = []
+    for k in range(60):
+        batch = next(it)
+        assert batch == s.batch(k)
+        lab = labels[[i for i, _ in batch]].reshape(4, 3)  # (member j, group s)
+        assert (lab == lab[0]).all(), lab  # one class per group
+        assert len(set(lab[0].tolist())) == 3  # distinct classes while there are enough
+        drawn += lab.flatten().tolist()
+        x = lab.flatten().double().reshape(12, 1, 1, 1).expand(12, 2, 2, 2)  # a class-constant "feature"
+        assert minibatch_stddev(x, 4).abs().max() < 1e-3  # no spread within a class: zero
+    share = torch.bincount(torch.tensor(drawn), minlength=4).double() / len(drawn)
+    assert (share - 0.25).abs().max() < 0.05, share  # uniform sampling would give 0.60 / 0.25 / 0.10 / 0.05
+    assert next(iter(ResumableBatchSampler(100, 12, seed=5, start_batch=9, weights=1.0 / counts[labels],
+                                           groups=(labels, 4)))) == s.batch(9)
+    plain = ResumableBatchSampler(100, 12, seed=5, weights=1.0 / counts[labels])
+    mixed = labels[[i for i, _ in plain.batch(0)]].double().reshape(12, 1, 1, 1).expand(12, 2, 2, 2)
+    assert minibatch_stddev(mixed, 4).abs().max() > 0.1  # the ungrouped layout mixes classes in a group
+    with pytest.raises(ValueError, match="divide"):
+        ResumableBatchSampler(100, 10, seed=0, groups=(labels, 4))
+    with pytest.raises(ValueError, match="one label per item"):
+        ResumableBatchSampler(99, 12, seed=0, groups=(labels, 4))
+
 def test_cosine_lr_schedule_is_a_function_of_the_step(tmp_path) -> None:
     cfg = GANTrainConfig(steps=100, lr_schedule="cosine", lr_decay_start=50, lr_min_ratio=0.1)
     assert cfg.lr_factor(0) == cfg.lr_factor(50) == 1.0

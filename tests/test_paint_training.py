@@ -323,6 +323,34 @@ def test_mbstd_trains_under_the_gradient_penalty_and_fine_tunes_in(colour_folder
     assert not (tmp_path / "bad").exists()
 
 
+
+def test_mbstd_by_style_trains_on_same_style_groups_and_refuses_bad_settings(colour_folder, tmp_path) -> None:
+    """``--mbstd-by-style``: the trainer's batches are groups of ``mbstd_group`` paintings of one style in the
+    layout the critic's minibatch stddev groups by; the run trains and its experiment records the setting;
+    without minibatch stddev, with an unconditional model or a group size that does not divide the batch it is
+    a one-line error and nothing is written."""
+    exp = _experiment(colour_folder, steps=2, mbstd_group=4, mbstd_by_style=True)
+    trainer = exp.build(tmp_path / "run", tensorboard=False)
+    batches = trainer._batches()
+    for _ in range(3):
+        _, y = next(batches)
+        assert (y.reshape(4, 2) == y.reshape(4, 2)[0]).all(), y
+    trainer.fit()
+    info = json.loads((tmp_path / "run" / "experiment.json").read_text())
+    assert info["experiment"]["mbstd_by_style"] is True
+    release = trainer.export(tmp_path / "release")
+    for args, msg in ((("--mbstd-by-style",), "--mbstd-group"),
+                      (("--mbstd-by-style", "--mbstd-group", "3"), "divide"),
+                      (("--mbstd-by-style", "--mbstd-group", "4", "--unconditional"), "unconditional")):
+        out = paint("train", "--data", str(colour_folder), "--steps", "1", "--batch-size", "8", "--device", "cpu",
+                    "--run-dir", str(tmp_path / "bad"), *args)
+        assert out.returncode != 0 and msg in out.stderr + out.stdout and "Traceback" not in out.stderr, out
+        assert not (tmp_path / "bad").exists()
+    ft = paint("finetune", "--from", str(release), "--data", str(colour_folder), "--steps", "1", "--batch-size", "8",
+               "--n-critic", "1", "--device", "cpu", "--run-dir", str(tmp_path / "ft"), "--mbstd-by-style")
+    assert ft.returncode == 0, ft.stderr
+    assert json.loads((tmp_path / "ft" / "experiment.json").read_text())["experiment"]["mbstd_by_style"] is True
+
 def test_finetune_cli_takes_the_aux_weight(colour_folder, tmp_path) -> None:
     first = _experiment(colour_folder).build(tmp_path / "run", tensorboard=False)
     first.fit()

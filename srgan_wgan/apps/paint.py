@@ -28,7 +28,7 @@ class PaintingDataset(Dataset):
     ``crop_scale < 1``, a random resized square crop covering ``crop_scale``..1 of the area (albumentations)."""
 
     def __init__(self, folder: DecodedFolder, flip: bool = True, balanced: bool = True,
-                 single_class: bool = False, crop_scale: float = 1.0) -> None:
+                 single_class: bool = False, crop_scale: float = 1.0, group_size: int = 0) -> None:
         self.folder = folder
         self.flip = flip
         self.crop = None
@@ -43,6 +43,8 @@ class PaintingDataset(Dataset):
         counts = torch.bincount(folder.labels, minlength=len(folder.class_names)).double()
         self.sample_weights = (1.0 / counts[folder.labels]) if balanced else None
         """Class-balanced sampling: every style is drawn equally often, whatever its count."""
+        self.sample_groups = (folder.labels, group_size) if group_size else None
+        """Batches of same-style groups of ``group_size`` (for the critic's minibatch stddev), or None."""
 
     def __len__(self) -> int:
         return self.folder.images.shape[0]
@@ -86,6 +88,9 @@ class PaintExperiment:
     """Minibatch standard deviation in the critic, with this group size (0 = off; see :class:`CriticConfig`)."""
     noise: bool = False
     """Per-pixel noise inputs in the generator (StyleGAN; see :class:`CondGeneratorConfig`)."""
+    mbstd_by_style: bool = False
+    """Batches of same-style groups of ``mbstd_group`` paintings, so the critic's minibatch stddev compares the
+    spread within a style (intra-style mode collapse), not across the styles of a mixed group."""
     train: GANTrainConfig = field(default_factory=GANTrainConfig)
 
     @property
@@ -104,6 +109,14 @@ class PaintExperiment:
             raise UserError("an unconditional model is trained from scratch: drop --unconditional or --init-from")
         if self.unconditional and self.train.aux_class_weight > 0:
             raise UserError("an unconditional model has no styles to classify: drop --aux-class-weight")
+        if self.mbstd_by_style:
+            if self.unconditional:
+                raise UserError("--mbstd-by-style groups paintings by style: an unconditional model has none")
+            if self.mbstd_group < 2:
+                raise UserError("--mbstd-by-style needs the critic's minibatch stddev: add --mbstd-group 4")
+            if self.train.batch_size % self.mbstd_group:
+                raise UserError(f"--mbstd-by-style: the group size ({self.mbstd_group}) must divide the batch size "
+                                f"({self.train.batch_size})")
         if self.aux_backbone != "none" and not self.aux_classifier:
             raise UserError("--aux-backbone chooses the auxiliary classifier: it needs --aux-class-weight > 0")
         resolve_device(self.train.device)
@@ -139,7 +152,8 @@ class PaintExperiment:
         if self.init_from:
             load_release_for_finetune(self.init_from, G, D, folder.class_names)
         task = PaintTask(names, counts, asdict(self), unconditional=self.unconditional)
-        dataset = PaintingDataset(folder, single_class=self.unconditional, crop_scale=self.crop_scale)
+        dataset = PaintingDataset(folder, single_class=self.unconditional, crop_scale=self.crop_scale,
+                                  group_size=self.mbstd_group if self.mbstd_by_style else 0)
         trainer = GANTrainer(G, D, task, dataset, self.train, run_dir, tensorboard=tensorboard)
         save_run_info(self, names, counts, run_dir)
         return trainer
@@ -536,10 +550,10 @@ def load_release_for_finetune(source: str | Path, G: torch.nn.Module, D: torch.n
 
 def finetune_paint_experiment(source: str | Path, data: str, steps: int, crop_scale: float = 1.0,
                               aux_backbone: str = "none", mbstd_group: int | None = None, noise: bool | None = None,
-                              **train_overrides: Any) -> PaintExperiment:
+                              mbstd_by_style: bool = False, **train_overrides: Any) -> PaintExperiment:
     """A :class:`PaintExperiment` with the source model's architecture, for ``paint finetune``; keyword arguments
-    other than ``crop_scale``, ``aux_backbone``, ``mbstd_group`` (None: the source critic's) and ``noise`` (None: the
-    source generator's) are
+    other than ``crop_scale``, ``aux_backbone``, ``mbstd_group`` (None: the source critic's), ``noise`` (None: the
+    source generator's) and ``mbstd_by_style`` are
     :class:`GANTrainConfig` fields."""
     from srgan_wgan.io.hub import resolve_weights
     from srgan_wgan.io.weights import read_weights_metadata
@@ -559,4 +573,4 @@ def finetune_paint_experiment(source: str | Path, data: str, steps: int, crop_sc
                            init_from=str(g_file.parent), aux_backbone=aux_backbone,
                            mbstd_group=critic.get("mbstd_group", 0) if mbstd_group is None else mbstd_group,
                            noise=bool(cfg.get("noise", False)) if noise is None else noise,
-                           train=train)
+                           mbstd_by_style=mbstd_by_style, train=train)

@@ -199,7 +199,8 @@ class GANTrainer:
     # ---- data -------------------------------------------------------------------------------------------
     def _batches(self) -> Iterator[Any]:
         sampler = ResumableBatchSampler(len(self.dataset), self.config.batch_size, self.config.seed, self.batches,
-                                        weights=getattr(self.dataset, "sample_weights", None))
+                                        weights=getattr(self.dataset, "sample_weights", None),
+                                        groups=getattr(self.dataset, "sample_groups", None))
         loader = DataLoader(
             self.dataset,
             batch_sampler=sampler,
