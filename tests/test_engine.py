@@ -159,7 +159,6 @@ def test_class_balanced_sampler_is_balanced_and_resumable() -> None:
     assert next(resumed) == s.batch(7)
 
 
-
 def test_grouped_sampler_lays_out_same_class_groups_for_minibatch_stddev() -> None:
     """``groups=(labels, G)``: position ``j * (B / G) + s`` of every batch holds item ``j`` of group ``s``, one class
     per group, distinct classes within a batch, classes balanced by the item weights; so the critic's minibatch
@@ -192,6 +191,7 @@ def test_grouped_sampler_lays_out_same_class_groups_for_minibatch_stddev() -> No
         ResumableBatchSampler(100, 10, seed=0, groups=(labels, 4))
     with pytest.raises(ValueError, match="one label per item"):
         ResumableBatchSampler(99, 12, seed=0, groups=(labels, 4))
+
 
 def test_cosine_lr_schedule_is_a_function_of_the_step(tmp_path) -> None:
     cfg = GANTrainConfig(steps=100, lr_schedule="cosine", lr_decay_start=50, lr_min_ratio=0.1)

@@ -323,7 +323,6 @@ def test_mbstd_trains_under_the_gradient_penalty_and_fine_tunes_in(colour_folder
     assert not (tmp_path / "bad").exists()
 
 
-
 def test_mbstd_by_style_trains_on_same_style_groups_and_refuses_bad_settings(colour_folder, tmp_path) -> None:
     """``--mbstd-by-style``: the trainer's batches are groups of ``mbstd_group`` paintings of one style in the
     layout the critic's minibatch stddev groups by; the run trains and its experiment records the setting;
@@ -350,6 +349,7 @@ def test_mbstd_by_style_trains_on_same_style_groups_and_refuses_bad_settings(col
                "--n-critic", "1", "--device", "cpu", "--run-dir", str(tmp_path / "ft"), "--mbstd-by-style")
     assert ft.returncode == 0, ft.stderr
     assert json.loads((tmp_path / "ft" / "experiment.json").read_text())["experiment"]["mbstd_by_style"] is True
+
 
 def test_finetune_cli_takes_the_aux_weight(colour_folder, tmp_path) -> None:
     first = _experiment(colour_folder).build(tmp_path / "run", tensorboard=False)
