@@ -388,6 +388,7 @@ class GANTrainer:
             "scaler": self.scaler.state_dict(),
             "noise": self.noise.get_state(),
             "rng": capture_rng_state(),
+            "num_threads": torch.get_num_threads(),  # CPU results depend on it (the order of float reductions)
         }
         if self.G_ema is not None:
             state["G_ema"] = self.G_ema.state_dict()
@@ -408,6 +409,11 @@ class GANTrainer:
             self.scaler.load_state_dict(state["scaler"])
         self.noise.set_state(state["noise"].to("cpu") if self.device.type == "cpu" else state["noise"])
         restore_rng_state(state["rng"])
+        saved_threads = state.get("num_threads")
+        if self.device.type == "cpu" and saved_threads is not None and int(saved_threads) != torch.get_num_threads():
+            log.warning("checkpoint written with %d CPU threads, resuming with %d: the run stays valid but is not "
+                        "bit-identical to an uninterrupted one (set torch.set_num_threads / OMP_NUM_THREADS to "
+                        "match)", int(saved_threads), torch.get_num_threads())
         self.step = int(state["step"])
         self.batches = int(state["batches"])
         self.critic_iters = int(state["critic_iters"])

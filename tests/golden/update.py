@@ -21,7 +21,18 @@ def fingerprint(weights: Path) -> dict:
 
     G = load_pretrained(weights)
     g = torch.Generator().manual_seed(1234)
-    torch.set_num_threads(1)
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)  # one thread: the summary must not depend on the machine's core count
+    try:
+        y = _forward(G, g)
+    finally:
+        torch.set_num_threads(threads)  # the caller's (pytest's) thread count is left as it was
+    flat = y.flatten()
+    idx = torch.linspace(0, flat.numel() - 1, 16).long()
+    return {"mean": float(y.mean()), "std": float(y.std()), "pixels": flat[idx].tolist(), "shape": list(y.shape)}
+
+
+def _forward(G: torch.nn.Module, g: torch.Generator) -> torch.Tensor:
     with torch.no_grad():
         if G.weights_metadata["arch"] == "SRResNet":
             x = torch.rand(2, 3, 128 // G.config.scale, 128 // G.config.scale, generator=g)
@@ -31,9 +42,7 @@ def fingerprint(weights: Path) -> dict:
             labels = torch.tensor([0, G.config.num_classes - 1])
             noise = G.draw_noise(2, g)  # seeded too (no noise inputs: nothing drawn)
             y = G(z, labels, noise=noise) if noise else G(z, labels)
-    flat = y.flatten()
-    idx = torch.linspace(0, flat.numel() - 1, 16).long()
-    return {"mean": float(y.mean()), "std": float(y.std()), "pixels": flat[idx].tolist(), "shape": list(y.shape)}
+    return y
 
 
 def main() -> None:
