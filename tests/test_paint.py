@@ -192,6 +192,11 @@ def test_paint_eval_reports_every_metric(model, painting_folder, tmp_path, share
     assert r["train_real"] + r["heldout_real"] == 90 and r["train_files"] - r["train_real"] == broken_in_train
     assert r["overall"]["style_acc_real"] >= 0.9  # the colours separate the styles: the probe must learn that
     assert 0 <= r["overall"]["lpips_div_generated"] and 0 < r["overall"]["lpips_div_real"]
+    from benchmarks.paint_diversity import within_style_diversity
+
+    quick = within_style_diversity(str(model), n_per_style=8)  # the training monitor: the same figure, no probe
+    assert quick["mean"] == pytest.approx(r["overall"]["lpips_div_generated"], abs=1e-6)
+    assert quick["Ukiyo_e"] == pytest.approx(r["per_style"]["Ukiyo_e"]["lpips_div_generated"], abs=1e-6)
     from srgan_wgan.gan_metrics import find_fid_inception
 
     if find_fid_inception() is not None:
