@@ -36,6 +36,12 @@ def _checkpoint_step(run) -> int:
     return int(load_resume_state(path)["step"]) if path.exists() else 0
 
 
+def _checkpoint_mtime(run) -> int | None:
+    """When the run's checkpoint was last replaced (a cheap poll: no load while the trainer runs)."""
+    path = run / RESUME_FILE
+    return path.stat().st_mtime_ns if path.exists() else None
+
+
 @pytest.mark.slow
 def test_kill_9_at_random_points_then_resume_is_bit_identical(tmp_path) -> None:
     """SIGKILL each training process at a random moment after it has made progress (mid-step, mid-log or
@@ -47,12 +53,12 @@ def test_kill_9_at_random_points_then_resume_is_bit_identical(tmp_path) -> None:
     threads = str(torch.get_num_threads())
     kills, resumed_from = 0, []
     for _ in range(10):
-        before = _checkpoint_step(run)
-        resumed_from.append(before)
+        resumed_from.append(_checkpoint_step(run))
+        written = _checkpoint_mtime(run)
         proc = subprocess.Popen([sys.executable, "-c", script, str(run), threads], stdout=subprocess.DEVNULL,
                                 stderr=subprocess.PIPE)
         deadline = time.monotonic() + 120
-        while proc.poll() is None and _checkpoint_step(run) <= before and time.monotonic() < deadline:
+        while proc.poll() is None and _checkpoint_mtime(run) == written and time.monotonic() < deadline:
             time.sleep(0.02)  # wait until this process has checkpointed one step beyond where it started
         time.sleep(rng.uniform(0.0, 0.3))
         if proc.poll() is None:
