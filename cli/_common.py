@@ -80,7 +80,10 @@ SampleEveryOpt = Annotated[int, typer.Option(help="Write a sample grid every N s
 CheckpointEveryOpt = Annotated[int, typer.Option(help="Write resume.pt every N steps.")]
 ResumeOpt = Annotated[bool, typer.Option(help="Continue from the run folder's checkpoint.")]
 DeviceOpt = Annotated[str, typer.Option(help="auto, cpu, cuda or cuda:N.")]
-AmpOpt = Annotated[str, typer.Option(help="Mixed precision: auto (bf16 on CUDA, fp32 on CPU), bf16, fp16, off.")]
+AmpOpt = Annotated[str, typer.Option(help="Mixed precision: auto (bf16 on CUDA and on CPUs with AMX / "
+                                          "AVX512-BF16, fp32 on other CPUs), bf16, fp16 (CUDA only), off.")]
+Fp32Opt = Annotated[bool, typer.Option("--fp32", help="Run the network in fp32 (default: bf16 where the CPU or GPU "
+                                                     "computes it natively).")]
 TrainSeedOpt = Annotated[int, typer.Option(help="Seed; one seed makes a CPU run bit-reproducible.")]
 VerboseOpt = Annotated[bool, typer.Option("--verbose", "-v", help="Log details.")]
 

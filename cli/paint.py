@@ -16,6 +16,7 @@ from srgan_wgan_cli._common import (
     CheckpointEveryOpt,
     DeterministicOpt,
     DeviceOpt,
+    Fp32Opt,
     ResumeOpt,
     SampleEveryOpt,
     TrainSeedOpt,
@@ -187,6 +188,7 @@ def generate(
     size: Annotated[int | None, typer.Option(help="Upscale each painting to this size (64, 128, 256; Lanczos).")] = None,
     nrow: Annotated[int, typer.Option(help="Paintings per grid row.")] = 8,
     device: DeviceOpt = "auto",
+    fp32: Fp32Opt = False,
     force: Annotated[bool, typer.Option(help="Overwrite existing files.")] = False,
 ) -> None:
     """Draw new paintings of a style."""
@@ -199,7 +201,7 @@ def generate(
         raise UserError(f"--size must be 64, 128 or 256, got {size}")
     if output is not None and out_dir is not None:
         raise UserError("give either -o (a grid) or --out-dir (one file per painting), not both")
-    gen = PaintGenerator(model, device)
+    gen = PaintGenerator(model, device, fp32=fp32)
     name = gen.styles[gen.style_index(style)]
     images = gen.generate(style, n=n, seed=seed, truncation=truncation)
     if out_dir is not None:
@@ -246,6 +248,7 @@ def interpolate(
     model: Annotated[str, typer.Option(help="Model name or weights path.")] = "wikiart-64",
     size: Annotated[int | None, typer.Option(help="Upscale each frame to this size.")] = None,
     device: DeviceOpt = "auto",
+    fp32: Fp32Opt = False,
     force: Annotated[bool, typer.Option(help="Overwrite an existing file.")] = False,
 ) -> None:
     """Interpolate the style embedding between two styles (rows = latents): a grid or a GIF."""
@@ -253,7 +256,7 @@ def interpolate(
 
     from srgan_wgan.apps.paint import PaintGenerator
 
-    gen = PaintGenerator(model, device)
+    gen = PaintGenerator(model, device, fp32=fp32)
     frames = gen.interpolate(from_style, to_style, steps=steps, seed=seed, rows=rows)
     if output.suffix.lower() == ".gif":
         refuse_overwrite(output, force)
@@ -351,6 +354,7 @@ def evaluate(
         "--json", help="Write all metrics here as JSON (a list when several models are given).")] = None,
     device: DeviceOpt = "auto",
     seed: Annotated[int, typer.Option(help="Seed of the generated samples.")] = 0,
+    fp32: Fp32Opt = False,
 ) -> None:
     """FID/KID vs held-out paintings, style accuracy (generated vs real) and LPIPS diversity, per style."""
     import json
@@ -366,7 +370,7 @@ def evaluate(
         raise UserError(f"--probe-per-style must be at least 1, got {probe_per_style}")
     models = list(model or [DEFAULT_PAINT_MODEL])
     results = evaluate_paint_models(models, data, n_per_style=n_per_style, holdout=holdout, device=device,
-                                    seed=seed, split=split, probe_per_style=probe_per_style)
+                                    seed=seed, split=split, probe_per_style=probe_per_style, fp32=fp32)
 
     def fmt(v: object, p: int = 3) -> str:
         return "-" if v is None else f"{v:.{p}f}" if isinstance(v, float) else str(v)

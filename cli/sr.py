@@ -17,6 +17,7 @@ from srgan_wgan_cli._common import (
     CheckpointEveryOpt,
     DeterministicOpt,
     DeviceOpt,
+    Fp32Opt,
     ResumeOpt,
     SampleEveryOpt,
     TrainProgress,
@@ -222,6 +223,7 @@ def evaluate(
     identity: Annotated[bool | None, typer.Option("--identity/--no-identity", show_default=False,
                                                   help="Face-identity distance (dlib embedding; needs the "
                                                        "[identity] extra). Default: when installed.")] = None,
+    fp32: Fp32Opt = False,
 ) -> None:
     """PSNR (RGB, Y), SSIM (Y), LPIPS-alex and (optionally) face-identity distance of a model and of bicubic."""
     from rich.table import Table
@@ -250,7 +252,7 @@ def evaluate(
         raise UserError(f"no images found under {data}" + ("" if split == "all" else f" in the {split} split"))
     crops = load_face_crops(files[:limit] if limit else files, hr_size, crop_fraction, cache_dir)
     id_pair, id_info = _identity_reference(identity, crops.images)
-    results = {"model": evaluate_sr(G, crops.images, scale, device=dev, identity=id_pair),
+    results = {"model": evaluate_sr(G, crops.images, scale, device=dev, identity=id_pair, fp32=fp32),
                "bicubic": evaluate_sr(None, crops.images, scale, device=dev, identity=id_pair)}
     table = Table(title=f"x{scale} on {crops.images.shape[0]} faces from {data} ({hr_size}px HR, border {scale} shaved)")
     cols = ["method", "PSNR RGB", "PSNR Y", "SSIM Y", "LPIPS-alex"] + (["ID dist", "ID match"] if id_pair else [])
@@ -299,7 +301,7 @@ def upscale(
     aligned: Annotated[bool, typer.Option(help="Inputs are face crops: super-resolve the whole image.")] = False,
     tile: Annotated[int, typer.Option(help="LR tile size for --aligned inputs (0 = no tiling).")] = 256,
     device: DeviceOpt = "auto",
-    fp32: Annotated[bool, typer.Option(help="No bf16 on CUDA.")] = False,
+    fp32: Fp32Opt = False,
     force: Annotated[bool, typer.Option(help="Overwrite existing outputs.")] = False,
     max_pixels: Annotated[int, typer.Option(help="Refuse inputs with more pixels (decompression-bomb guard).")] = 64_000_000,
     verbose: VerboseOpt = False,

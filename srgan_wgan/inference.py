@@ -11,7 +11,9 @@ Two modes (as in GFPGAN / Real-ESRGAN):
   left to the background path.
 
 Alpha is upscaled separately (Lanczos); grayscale and 16-bit images come back as grayscale / 16-bit
-(:mod:`srgan_wgan.io.images`). fp32 on CPU, bf16 autocast on CUDA unless ``fp32=True``.
+(:mod:`srgan_wgan.io.images`). The network runs under bf16 autocast, channels_last, where the device computes bf16
+natively (CUDA, and CPUs with AMX / AVX512-BF16: :func:`srgan_wgan.utils.precision.inference_precision`), in fp32
+elsewhere or with ``fp32=True``.
 """
 
 from __future__ import annotations
@@ -30,6 +32,7 @@ from srgan_wgan.io.hub import resolve_weights
 from srgan_wgan.io.images import ImageData
 from srgan_wgan.io.weights import load_pretrained
 from srgan_wgan.utils.device import resolve_device
+from srgan_wgan.utils.precision import default_channels_last, inference_precision, to_channels_last
 
 log = logging.getLogger("srgan_wgan")
 
@@ -80,7 +83,7 @@ class FaceUpscaler:
         model: a model name (``face-x4``, ``face-x8``, ``*-fidelity``) or a weights path; default by ``scale``.
         scale: 4 or 8, used when ``model`` is not given (and checked against the model when it is).
         device: ``auto``, ``cpu``, ``cuda``, ``cuda:N``.
-        fp32: disable bf16 autocast on CUDA.
+        fp32: run the network in fp32 (no bf16 autocast), on CPU as on CUDA.
         tile: LR tile size for ``aligned`` inputs (``0`` = whole image); tiles overlap by ``tile_overlap``.
     """
 
@@ -98,7 +101,11 @@ class FaceUpscaler:
         self.max_face = int(1.5 * self.lr_size)
         """Largest face square (input px) that is super-resolved; larger faces keep their own detail (Lanczos)."""
         self.path = path
-        self.use_bf16 = self.device.type == "cuda" and not fp32
+        self.precision = inference_precision(self.device, fp32)
+        self.channels_last = default_channels_last(self.device)
+        if self.channels_last:
+            self.G = self.G.to(memory_format=torch.channels_last)
+        log.info("inference precision %s (%s)", self.precision.name, self.precision.reason)
         self.tile = tile
         self.tile_overlap = tile_overlap
         self._detector = None
@@ -108,8 +115,8 @@ class FaceUpscaler:
     def _run(self, lr: np.ndarray) -> np.ndarray:
         """``(h, w, 3)`` float in [0, 1] -> ``(h*s, w*s, 3)``; one forward pass."""
         x = torch.from_numpy(np.ascontiguousarray(lr.transpose(2, 0, 1)))[None].to(self.device)
-        with torch.autocast("cuda", dtype=torch.bfloat16, enabled=self.use_bf16):
-            y = self.G(x)
+        with self.precision.autocast():
+            y = self.G(to_channels_last(x, self.channels_last))
         return y.float().clamp(0, 1)[0].permute(1, 2, 0).cpu().numpy()
 
     def enhance(self, lr: np.ndarray) -> np.ndarray:

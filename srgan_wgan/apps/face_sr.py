@@ -205,20 +205,25 @@ class SRTask(GANTask):
 def evaluate_sr(
     generator: nn.Module | None, hr: torch.Tensor, scale: int, batch_size: int = 32, lpips: nn.Module | None = None,
     device: str | torch.device = "cpu", identity: tuple[FaceIdentity, IdentityReference] | None = None,
+    fp32: bool = False,
 ) -> dict[str, float]:
     """Mean PSNR (RGB, Y), SSIM (Y) and LPIPS-alex of ``generator`` (or bicubic when ``None``) on uint8 HR crops.
 
     LR is made with :func:`make_lr`; the border shaved for PSNR/SSIM equals the scale. ``identity`` =
     ``(FaceIdentity, IdentityReference of hr)`` adds the mean dlib face-embedding distance to the HR face
-    (``identity_dist``) and the fraction below dlib's same-person threshold (``identity_match``).
+    (``identity_dist``) and the fraction below dlib's same-person threshold (``identity_match``). The generator
+    runs as ``sr upscale`` runs it: bf16 autocast where the device computes bf16 natively, fp32 with ``fp32=True``;
+    the metrics are computed in fp32.
     """
     from srgan_wgan.metrics import psnr, ssim
+    from srgan_wgan.utils.precision import inference_precision
 
     if lpips is None:
         from srgan_wgan.losses.perceptual import LPIPS
 
         lpips = LPIPS("alex")
     device = torch.device(device)
+    precision = inference_precision(device, fp32)
     lpips = lpips.to(device)
     sums = {"psnr_rgb": 0.0, "psnr_y": 0.0, "ssim_y": 0.0, "lpips_alex": 0.0}
     if identity is not None:
@@ -229,7 +234,12 @@ def evaluate_sr(
     for i in range(0, hr.shape[0], batch_size):
         x = (hr[i : i + batch_size].float() / 255).to(device)
         lr = make_lr(x, scale)
-        out = bicubic_upscale(lr, scale) if generator is None else generator(lr).clamp(0, 1)
+        if generator is None:
+            out = bicubic_upscale(lr, scale)
+        else:
+            with precision.autocast():
+                out = generator(lr)
+            out = out.float().clamp(0, 1)
         sums["psnr_rgb"] += psnr(out, x, shave=scale).sum().item()
         sums["psnr_y"] += psnr(out, x, shave=scale, y_channel=True).sum().item()
         sums["ssim_y"] += ssim(out, x, shave=scale).sum().item()

@@ -249,9 +249,12 @@ class PaintGenerator:
     Each sample ``i`` of a call seeded with ``seed`` draws its latent from its own generator
     (:func:`~srgan_wgan.utils.seed.sample_seed`), so an image depends only on ``(seed, i, style)``, never on ``n``
     or the batch size.
+
+    The generator runs under bf16 autocast where the device computes bf16 natively (CUDA, CPUs with AMX /
+    AVX512-BF16), in fp32 elsewhere or with ``fp32=True``.
     """
 
-    def __init__(self, model: str | Path = DEFAULT_PAINT_MODEL, device: str = "auto") -> None:
+    def __init__(self, model: str | Path = DEFAULT_PAINT_MODEL, device: str = "auto", fp32: bool = False) -> None:
         from srgan_wgan.io.hub import resolve_weights
         from srgan_wgan.io.weights import load_pretrained
 
@@ -262,6 +265,9 @@ class PaintGenerator:
         self.styles: list[str] = list(extra.get("class_names") or [str(i) for i in range(self.G.config.num_classes)])
         self.counts: dict[str, int] = dict(extra.get("class_counts") or {})
         self.unconditional = bool(extra.get("unconditional", False))
+        from srgan_wgan.utils.precision import inference_precision
+
+        self.precision = inference_precision(self.device, fp32)
 
     def style_index(self, style: str) -> int:
         """Index of ``style`` (normalised match); :class:`UserError` listing the valid styles otherwise."""
@@ -302,7 +308,9 @@ class PaintGenerator:
         for i in range(0, n, batch_size):
             zb = z[i : i + batch_size].to(self.device)
             nb = [m[i : i + batch_size].to(self.device) for m in noise] or None
-            out.append(self.G(zb, torch.full((zb.shape[0],), y, device=self.device), noise=nb).float().cpu())
+            with self.precision.autocast():
+                fake = self.G(zb, torch.full((zb.shape[0],), y, device=self.device), noise=nb)
+            out.append(fake.float().clamp(-1, 1).cpu())
         return (torch.cat(out) + 1) / 2
 
     @torch.no_grad()
@@ -320,9 +328,10 @@ class PaintGenerator:
         for r in range(rows):  # a row keeps its latent and noise: only the style moves
             zr = z[r : r + 1].expand(steps, -1)
             nr = [m[r : r + 1].expand(steps, -1, -1, -1).to(self.device) for m in noise] or None
-            frames.append(self.G(zr, torch.zeros(steps, dtype=torch.long, device=self.device), embedding=emb,
-                                 noise=nr))
-        return (torch.stack(frames).float().cpu() + 1) / 2
+            with self.precision.autocast():
+                fake = self.G(zr, torch.zeros(steps, dtype=torch.long, device=self.device), embedding=emb, noise=nr)
+            frames.append(fake.float().clamp(-1, 1))
+        return (torch.stack(frames).cpu() + 1) / 2
 
 
 def match_style_folders(styles: list[str], classes: dict[str, list[Path]]) -> tuple[dict[str, list[Path]], list[str]]:
@@ -408,9 +417,10 @@ class _PaintReference:
 @torch.no_grad()
 def evaluate_paint_models(models: list[str | Path], data: str | Path, n_per_style: int = 100, holdout: float = 0.1,
                           device: str = "auto", seed: int = 0, split: str = "test",
-                          probe_per_style: int | None = None) -> list[dict[str, Any]]:
+                          probe_per_style: int | None = None, fp32: bool = False) -> list[dict[str, Any]]:
     """:func:`evaluate_paint` for several models; the real paintings' features and the probe are computed once.
-    ``probe_per_style`` caps the probe's training paintings per style (a quicker, weaker probe)."""
+    ``probe_per_style`` caps the probe's training paintings per style (a quicker, weaker probe); ``fp32`` runs the
+    generators in fp32 (default: bf16 where native, as ``paint generate``)."""
     import logging
 
     from srgan_wgan.gan_metrics import (
@@ -432,7 +442,7 @@ def evaluate_paint_models(models: list[str | Path], data: str | Path, n_per_styl
     refs: dict[tuple[Any, ...], _PaintReference] = {}
     results = []
     for model in models:
-        gen = PaintGenerator(model, device)
+        gen = PaintGenerator(model, device, fp32=fp32)
         res = gen.G.config.resolution
         if gen.unconditional:  # compared with every style of the data folder
             files = classes
@@ -506,11 +516,11 @@ def evaluate_paint_models(models: list[str | Path], data: str | Path, n_per_styl
 
 
 def evaluate_paint(model: str | Path, data: str | Path, n_per_style: int = 100, holdout: float = 0.1,
-                   device: str = "auto", seed: int = 0, split: str = "test") -> dict[str, Any]:
+                   device: str = "auto", seed: int = 0, split: str = "test", fp32: bool = False) -> dict[str, Any]:
     """Per style and overall: FID/KID vs the evaluation split's real paintings (``test``: held out from training;
     ``val``: a part of the training split, see :func:`eval_split`), style accuracy of generated vs real under a probe
     trained on the other training paintings, and intra-style LPIPS diversity of generated vs real."""
-    return evaluate_paint_models([model], data, n_per_style, holdout, device, seed, split)[0]
+    return evaluate_paint_models([model], data, n_per_style, holdout, device, seed, split, fp32=fp32)[0]
 
 
 def _expand_class_rows(old: torch.Tensor, old_names: list[str], new_names: list[str]) -> torch.Tensor:

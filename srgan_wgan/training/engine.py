@@ -3,9 +3,11 @@
 An application supplies a :class:`GANTask` (how a batch becomes real images and a condition, how the
 generator is called, which supervised losses it adds); the engine owns everything else.
 
-Mixed precision is one explicit block: forward passes and losses run under ``torch.autocast`` (bf16 on CUDA by
-default, fp16 with a ``GradScaler`` on request, fp32 on CPU). The input-gradient penalties follow PyTorch's AMP
-gradient-penalty recipe (scaled outputs into ``autograd.grad``, gradients divided by the scale, norm in fp32).
+Mixed precision is one explicit block: forward passes and losses run under ``torch.autocast``. ``amp="auto"`` is
+bf16 on CUDA and on CPUs with native bf16 (AMX / AVX512-BF16), fp32 on other CPUs
+(:mod:`srgan_wgan.utils.precision`); fp16 with a ``GradScaler`` on CUDA on request. Losses are summed in fp32 and
+the input-gradient penalties follow PyTorch's AMP gradient-penalty recipe (scaled outputs into ``autograd.grad``,
+gradients divided by the scale, norm in fp32). Models and batches are channels_last by default on CPU and CUDA.
 The critic is never compiled (its penalty needs double backward).
 """
 
@@ -36,6 +38,7 @@ from srgan_wgan.training.ema import make_ema, update_ema
 from srgan_wgan.training.logging import RunLogger
 from srgan_wgan.data.sampler import ResumableBatchSampler
 from srgan_wgan.utils.device import resolve_device
+from srgan_wgan.utils.precision import default_channels_last, resolve_amp
 from srgan_wgan.utils.seed import capture_rng_state, enable_determinism, restore_rng_state
 from srgan_wgan.version import __version__
 
@@ -91,16 +94,6 @@ def export_release_state(state: dict[str, Any], G: nn.Module, D: nn.Module | Non
         D.load_state_dict(state["D"])
         save_pretrained(D, out / "critic.safetensors", extra, dtype=FINETUNE_DTYPE)
     return int(state["step"])
-
-
-def _amp_dtype(mode: str, device: torch.device) -> torch.dtype | None:
-    if mode == "off" or (mode == "auto" and device.type != "cuda"):
-        return None
-    if mode == "fp16":
-        return torch.float16
-    if mode == "bf16":
-        return torch.bfloat16
-    return torch.bfloat16 if torch.cuda.is_bf16_supported() else torch.float16
 
 
 def _make_optimizer(name: str, params: Any, lr: float, betas: tuple[float, float], fused: bool = False
@@ -162,9 +155,14 @@ class GANTrainer:
         self.callback = callback
         self.tensorboard = tensorboard
         self.device = resolve_device(config.device)
+        self.precision = resolve_amp(config.amp, self.device)  # fp16 on CPU fails here, before anything is built
+        self.channels_last = (default_channels_last(self.device) if config.channels_last is None
+                              else bool(config.channels_last))
+        log.info("precision %s (%s), %s tensors", self.precision.name, self.precision.reason,
+                 "channels_last" if self.channels_last else "contiguous")
         if config.deterministic:  # before any CUDA kernel (cuBLAS reads its workspace setting on first use)
             enable_determinism(True)
-        fmt = torch.channels_last if config.channels_last else torch.contiguous_format
+        fmt = torch.channels_last if self.channels_last else torch.contiguous_format
         self.G = generator.to(self.device, memory_format=fmt)
         self.D = critic.to(self.device, memory_format=fmt) if critic is not None else None
         # the generator may be compiled for its forward passes; the critic never is (its penalty needs double
@@ -178,7 +176,7 @@ class GANTrainer:
             _make_optimizer(opt, param_groups(self.D), config.resolved_lr_d, config.betas, fused)
             if self.D is not None else None
         )
-        self.amp_dtype = _amp_dtype(config.amp, self.device)
+        self.amp_dtype = self.precision.dtype
         self.scaler = torch.amp.GradScaler(self.device.type, enabled=self.amp_dtype == torch.float16)
         self.noise = torch.Generator(self.device).manual_seed(config.seed + 1)
         self.step = 0
@@ -192,9 +190,7 @@ class GANTrainer:
     # ---- the AMP block ----------------------------------------------------------------------------------
     def autocast(self) -> contextlib.AbstractContextManager[Any]:
         """The single autocast context used for every forward pass and loss."""
-        if self.amp_dtype is None:
-            return contextlib.nullcontext()
-        return torch.autocast(device_type=self.device.type, dtype=self.amp_dtype)
+        return self.precision.autocast()
 
     # ---- data -------------------------------------------------------------------------------------------
     def _batches(self) -> Iterator[Any]:
@@ -214,7 +210,7 @@ class GANTrainer:
 
     def _prepare(self, batch: Any) -> tuple[torch.Tensor, torch.Tensor | None]:
         real, cond = self.task.prepare(batch, self.device)
-        if self.config.channels_last:
+        if self.channels_last:
             real = real.contiguous(memory_format=torch.channels_last)
             if cond is not None and cond.dim() == 4:
                 cond = cond.contiguous(memory_format=torch.channels_last)
