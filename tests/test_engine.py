@@ -1,4 +1,5 @@
-"""Training engine: bit-reproducible CPU runs, exact resume, NaN handling, run-folder outputs, config errors."""
+"""Training engine: bit-reproducible CPU runs (fp32 and bf16 autocast), exact resume, NaN handling, run-folder
+outputs, config errors."""
 
 from __future__ import annotations
 
@@ -33,17 +34,20 @@ def assert_bit_identical(a: dict[str, torch.Tensor], b: dict[str, torch.Tensor])
         assert torch.equal(a[k], b[k]), f"{k} differs"
 
 
+@pytest.mark.parametrize("amp", ["off", "bf16"])
 @pytest.mark.parametrize("penalty", ["gp", "r1", "clip"])
-def test_resume_is_bit_identical_to_uninterrupted_run(tmp_path, penalty: str) -> None:
+def test_resume_is_bit_identical_to_uninterrupted_run(tmp_path, penalty: str, amp: str) -> None:
+    """Also under bf16 autocast on CPU (oneDNN's bf16 kernels are deterministic for a fixed thread count)."""
     n = 4
-    full = tiny(2 * n, penalty=penalty).build(tmp_path / "full", tensorboard=False)
+    full = tiny(2 * n, penalty=penalty, amp=amp).build(tmp_path / "full", tensorboard=False)
     full.fit()
-    first = tiny(n, penalty=penalty).build(tmp_path / "split", tensorboard=False)
+    assert full.precision.name == ("fp32" if amp == "off" else "bf16")
+    first = tiny(n, penalty=penalty, amp=amp).build(tmp_path / "split", tensorboard=False)
     first.fit()
     assert (tmp_path / "split" / RESUME_FILE).exists()
     del first
     torch.manual_seed(12345)  # a resumed process starts with unrelated global RNG state
-    resumed = tiny(2 * n, penalty=penalty).build(tmp_path / "split", tensorboard=False)
+    resumed = tiny(2 * n, penalty=penalty, amp=amp).build(tmp_path / "split", tensorboard=False)
     resumed.fit()
     assert resumed.step == full.step == 2 * n
     assert_bit_identical(all_state(resumed), all_state(full))
@@ -51,12 +55,13 @@ def test_resume_is_bit_identical_to_uninterrupted_run(tmp_path, penalty: str) ->
     assert steps == sorted(set(steps)) and steps[-1] == 2 * n
 
 
-def test_same_seed_same_weights_other_seed_differs(tmp_path) -> None:
-    a = tiny(3, seed=7).build(tmp_path / "a", tensorboard=False)
+@pytest.mark.parametrize("amp", ["off", "bf16"])
+def test_same_seed_same_weights_other_seed_differs(tmp_path, amp: str) -> None:
+    a = tiny(3, seed=7, amp=amp).build(tmp_path / "a", tensorboard=False)
     a.fit()
-    b = tiny(3, seed=7).build(tmp_path / "b", tensorboard=False)
+    b = tiny(3, seed=7, amp=amp).build(tmp_path / "b", tensorboard=False)
     b.fit()
-    c = tiny(3, seed=8).build(tmp_path / "c", tensorboard=False)
+    c = tiny(3, seed=8, amp=amp).build(tmp_path / "c", tensorboard=False)
     c.fit()
     assert_bit_identical(all_state(a), all_state(b))
     assert any(not torch.equal(x, y) for x, y in zip(a.G.parameters(), c.G.parameters()))
@@ -258,3 +263,55 @@ def test_deterministic_flag_sets_torch_and_leaves_cpu_math_unchanged(tmp_path) -
     assert torch.are_deterministic_algorithms_enabled() and torch.backends.cudnn.deterministic
     det.fit()
     assert_bit_identical(all_state(det), all_state(plain))
+
+
+def test_bf16_training_really_runs_in_bf16_and_differs_from_fp32(tmp_path) -> None:
+    """bf16 mode is not a silent fp32 run: the weights after a few steps differ from fp32's (slightly)."""
+    a = tiny(3, amp="off").build(tmp_path / "fp32", tensorboard=False)
+    a.fit()
+    b = tiny(3, amp="bf16").build(tmp_path / "bf16", tensorboard=False)
+    b.fit()
+    diffs = [(x - y).abs().max().item() for x, y in zip(a.G.parameters(), b.G.parameters())]
+    assert max(diffs) > 0
+    assert max(diffs) < 0.05  # three Adam steps at lr 2e-4 move a weight by at most ~6e-4 each
+
+
+def test_amp_auto_on_cpu_follows_the_cpu_flags(monkeypatch) -> None:
+    from srgan_wgan.utils import precision
+
+    cpu = torch.device("cpu")
+    monkeypatch.setattr(precision, "cpu_bf16_support", lambda: (True, "amx_bf16"))
+    p = precision.resolve_amp("auto", cpu)
+    assert p.dtype == torch.bfloat16 and "amx_bf16" in p.reason
+    assert precision.inference_precision(cpu).dtype == torch.bfloat16
+    assert precision.inference_precision(cpu, fp32=True).dtype is None
+    monkeypatch.setattr(precision, "cpu_bf16_support", lambda: (False, "the CPU has neither AMX nor AVX512-BF16"))
+    assert precision.resolve_amp("auto", cpu).dtype is None
+    assert precision.inference_precision(cpu).dtype is None
+    assert precision.resolve_amp("off", cpu).dtype is None
+
+
+def test_fp16_on_cpu_is_a_one_line_error_and_slow_bf16_warns(tmp_path, monkeypatch, caplog) -> None:
+    from srgan_wgan.utils import precision
+
+    with pytest.raises(ConfigError, match="fp16 is not supported on CPU") as info:
+        tiny(1, amp="fp16").build(tmp_path / "fp16", tensorboard=False)
+    assert "\n" not in str(info.value)
+    monkeypatch.setattr(precision, "cpu_bf16_support", lambda: (False, "the CPU has neither AMX nor AVX512-BF16"))
+    with caplog.at_level(logging.WARNING, logger="srgan_wgan"):
+        p = precision.resolve_amp("bf16", torch.device("cpu"))
+    assert p.dtype == torch.bfloat16
+    warnings = [r.getMessage() for r in caplog.records if r.levelno == logging.WARNING]
+    assert len(warnings) == 1 and "slower than fp32" in warnings[0] and "\n" not in warnings[0]
+
+
+def test_channels_last_is_the_default_and_does_not_change_fp32_results_much(tmp_path) -> None:
+    a = tiny(2).build(tmp_path / "cl", tensorboard=False)
+    assert a.channels_last
+    assert next(p for p in a.G.parameters() if p.dim() == 4).is_contiguous(memory_format=torch.channels_last)
+    a.fit()
+    b = tiny(2, extra_config={"channels_last": False}).build(tmp_path / "nchw", tensorboard=False)
+    assert not b.channels_last
+    b.fit()
+    for x, y in zip(a.G.parameters(), b.G.parameters()):
+        torch.testing.assert_close(x, y, rtol=1e-3, atol=1e-4)

@@ -25,7 +25,7 @@ import torch
 torch.set_num_threads(int(sys.argv[2]))  # the parent's count: CPU float reductions depend on it
 from srgan_wgan.apps.digits import DigitsExperiment
 exp = DigitsExperiment(steps={steps}, batch_size=16, base_channels=8, z_dim=8, n_critic=2, penalty="gp",
-                       extra_config={every})
+                       amp="{amp}", extra_config={every})
 exp.build(sys.argv[1], tensorboard=False).fit()
 """
 
@@ -43,13 +43,15 @@ def _checkpoint_mtime(run) -> int | None:
 
 
 @pytest.mark.slow
-def test_kill_9_at_random_points_then_resume_is_bit_identical(tmp_path) -> None:
+@pytest.mark.parametrize("amp", ["off", "bf16"])
+def test_kill_9_at_random_points_then_resume_is_bit_identical(tmp_path, amp: str) -> None:
     """SIGKILL each training process at a random moment after it has made progress (mid-step, mid-log or
-    mid-checkpoint write), restart it, and check the final state equals an uninterrupted run's, bit for bit."""
+    mid-checkpoint write), restart it, and check the final state equals an uninterrupted run's, bit for bit
+    (in fp32 and in bf16 autocast)."""
     steps = 12
     run = tmp_path / "killed"
     rng = random.Random(0)
-    script = TRAIN_SCRIPT.format(steps=steps, every=EVERY_STEP)
+    script = TRAIN_SCRIPT.format(steps=steps, every=EVERY_STEP, amp=amp)
     threads = str(torch.get_num_threads())
     kills, resumed_from = 0, []
     for _ in range(10):
@@ -70,9 +72,9 @@ def test_kill_9_at_random_points_then_resume_is_bit_identical(tmp_path) -> None:
             break
     assert kills >= 2, "the runs finished before they could be killed; lengthen the run"
     assert any(0 < s < steps for s in resumed_from), "no process resumed from a mid-run checkpoint"
-    resumed = tiny(steps, extra_config=EVERY_STEP).build(run, tensorboard=False)
+    resumed = tiny(steps, amp=amp, extra_config=EVERY_STEP).build(run, tensorboard=False)
     resumed.fit()
-    reference = tiny(steps, extra_config=EVERY_STEP).build(tmp_path / "reference", tensorboard=False)
+    reference = tiny(steps, amp=amp, extra_config=EVERY_STEP).build(tmp_path / "reference", tensorboard=False)
     reference.fit()
     assert resumed.step == reference.step == steps
     assert_bit_identical(all_state(resumed), all_state(reference))

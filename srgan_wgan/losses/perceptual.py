@@ -1,8 +1,8 @@
 """VGG16 perceptual loss and LPIPS, both on genuine ImageNet backbones read from local files.
 
 Backbone files (``vgg16_features.pth`` / ``alexnet_features.pth``: torchvision ``features`` state dicts) are
-found, in order, in ``$SRGAN_WGAN_BACKBONES``, ``../shared/weights/backbones`` (development checkouts) and
-``~/.cache/srgan_wgan/backbones``; failing that torchvision's normal download is tried (needs internet). A
+found, in order, in ``$SRGAN_WGAN_BACKBONES``, the development data folder (``../shared/weights/backbones``, or
+``$SRGAN_WGAN_SHARED/weights/backbones``) and ``~/.cache/srgan_wgan/backbones``; failing that torchvision's normal download is tried (needs internet). A
 random backbone is never used: if none can be had, a :class:`~srgan_wgan.errors.WeightsError` says so.
 """
 
@@ -32,12 +32,17 @@ VGG16_CONV_INDEX: dict[str, int] = {
 
 
 def backbone_search_paths() -> list[Path]:
-    """Folders searched for backbone files, in order."""
+    """Folders searched for backbone files, in order: ``$SRGAN_WGAN_BACKBONES``; the development data folder
+    (``$SRGAN_WGAN_SHARED/weights/backbones`` when that variable is set, else ``../shared/weights/backbones`` beside
+    the checkout or the working directory); ``~/.cache/srgan_wgan/backbones``."""
     paths = []
     if os.environ.get("SRGAN_WGAN_BACKBONES"):
         paths.append(Path(os.environ["SRGAN_WGAN_BACKBONES"]))
-    here = Path(__file__).resolve()
-    paths += [parent / "shared" / "weights" / "backbones" for parent in (here.parents[3], Path.cwd().parent)]
+    if os.environ.get("SRGAN_WGAN_SHARED"):
+        shared = [Path(os.environ["SRGAN_WGAN_SHARED"])]
+    else:
+        shared = [parent / "shared" for parent in (Path(__file__).resolve().parents[3], Path.cwd().parent)]
+    paths += [s / "weights" / "backbones" for s in shared]
     paths.append(Path.home() / ".cache" / "srgan_wgan" / "backbones")
     return paths
 
