@@ -138,6 +138,12 @@ def init_models(source: str | Path, G: nn.Module, D: nn.Module | None) -> None:
     init_from_release(g_file, G, D)
 
 
+def _layout(x: torch.Tensor) -> torch.memory_format:
+    """The memory format of a batch, so that frozen loss networks match the trainer's (no per-call reorders)."""
+    return torch.channels_last if x.dim() == 4 and x.is_contiguous(memory_format=torch.channels_last) \
+        and not x.is_contiguous() else torch.contiguous_format
+
+
 class SRTask(GANTask):
     """Batches are HR crops; the condition is their bicubic LR; the generator maps LR to SR."""
 
@@ -172,13 +178,13 @@ class SRTask(GANTask):
             if self._perceptual is None:
                 from srgan_wgan.losses.perceptual import VGGPerceptualLoss
 
-                self._perceptual = VGGPerceptualLoss().to(fake.device)
+                self._perceptual = VGGPerceptualLoss().to(fake.device, memory_format=_layout(fake))
             terms["gen/perceptual"] = w.perceptual * self._perceptual(fake, real)
         if w.lpips > 0:
             if self._lpips is None:
                 from srgan_wgan.losses.perceptual import LPIPS
 
-                self._lpips = LPIPS("vgg").to(fake.device)
+                self._lpips = LPIPS("vgg").to(fake.device, memory_format=_layout(fake))
             terms["gen/lpips"] = w.lpips * self._lpips(fake, real).mean()
         return terms
 
