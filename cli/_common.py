@@ -12,6 +12,7 @@ from typing import Annotated, Any, TypeVar
 import typer
 from rich.console import Console
 from rich.logging import RichHandler
+from rich.markup import escape
 from rich.progress import (
     BarColumn,
     MofNCompleteColumn,
@@ -42,7 +43,7 @@ def setup_logging(verbose: bool = False) -> None:
 
 def fail(message: str, code: int = EXIT_USER_ERROR) -> typer.Exit:
     """Print ``error: message`` on one line and return the exit to raise."""
-    console.print(f"[bold red]error:[/] {message}", highlight=False, soft_wrap=True)
+    console.print(f"[bold red]error:[/] {escape(message)}", highlight=False, soft_wrap=True)
     return typer.Exit(code)
 
 
@@ -84,6 +85,31 @@ AmpOpt = Annotated[str, typer.Option(help="Mixed precision: auto (bf16 on CUDA a
                                           "AVX512-BF16, fp32 on other CPUs), bf16, fp16 (CUDA only), off.")]
 Fp32Opt = Annotated[bool, typer.Option("--fp32", help="Run the network in fp32 (default: bf16 where the CPU or GPU "
                                                      "computes it natively).")]
+BackendOpt = Annotated[str, typer.Option(help="torch, or onnx: onnxruntime on CPU (fp32; a release is exported to "
+                                                "ONNX once and cached; `pip install \"srgan-wgan[onnx]\"`).")]
+OnnxOutOpt = Annotated[Path | None, typer.Option("--onnx", help="Write the generator as ONNX to this file (dynamic "
+                                                                "batch and, for SR models, height and width).")]
+
+
+def export_onnx_file(weights: Path, out: Path, force: bool, arch: str) -> None:
+    """``sr export --onnx`` / ``paint export --onnx``: one release's generator (of ``arch``) to ``out``."""
+    from srgan_wgan.io.images import refuse_overwrite
+    from srgan_wgan.io.onnx import INSTALL_HINT, export_onnx
+    from srgan_wgan.io.weights import load_pretrained
+
+    model = load_pretrained(weights, expected_arch=arch)
+
+    refuse_overwrite(out, force)
+    if not out.parent.is_dir():
+        raise UserError(f"{out}: output folder {out.parent} does not exist")
+    try:
+        import onnx  # noqa: F401
+    except ImportError:
+        raise UserError(INSTALL_HINT.replace("onnxruntime", "onnx")) from None
+    export_onnx(model, out)
+    console.print(f"wrote {out} (ONNX, from {weights})")
+
+
 TrainSeedOpt = Annotated[int, typer.Option(help="Seed; one seed makes a CPU run bit-reproducible.")]
 VerboseOpt = Annotated[bool, typer.Option("--verbose", "-v", help="Log details.")]
 

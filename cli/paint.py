@@ -13,15 +13,18 @@ from srgan_wgan.losses.penalties import PENALTIES
 from srgan_wgan.training import GANTrainConfig
 from srgan_wgan_cli._common import (
     AmpOpt,
+    BackendOpt,
     CheckpointEveryOpt,
     DeterministicOpt,
     DeviceOpt,
     Fp32Opt,
+    OnnxOutOpt,
     ResumeOpt,
     SampleEveryOpt,
     TrainSeedOpt,
     VerboseOpt,
     console,
+    export_onnx_file,
     fit_with_progress,
     refuse_existing_run,
     run_app,
@@ -189,6 +192,7 @@ def generate(
     nrow: Annotated[int, typer.Option(help="Paintings per grid row.")] = 8,
     device: DeviceOpt = "auto",
     fp32: Fp32Opt = False,
+    backend: BackendOpt = "torch",
     force: Annotated[bool, typer.Option(help="Overwrite existing files.")] = False,
 ) -> None:
     """Draw new paintings of a style."""
@@ -201,7 +205,7 @@ def generate(
         raise UserError(f"--size must be 64, 128 or 256, got {size}")
     if output is not None and out_dir is not None:
         raise UserError("give either -o (a grid) or --out-dir (one file per painting), not both")
-    gen = PaintGenerator(model, device, fp32=fp32)
+    gen = PaintGenerator(model, device, fp32=fp32, backend=backend)
     name = gen.styles[gen.style_index(style)]
     images = gen.generate(style, n=n, seed=seed, truncation=truncation)
     if out_dir is not None:
@@ -249,6 +253,7 @@ def interpolate(
     size: Annotated[int | None, typer.Option(help="Upscale each frame to this size.")] = None,
     device: DeviceOpt = "auto",
     fp32: Fp32Opt = False,
+    backend: BackendOpt = "torch",
     force: Annotated[bool, typer.Option(help="Overwrite an existing file.")] = False,
 ) -> None:
     """Interpolate the style embedding between two styles (rows = latents): a grid or a GIF."""
@@ -256,7 +261,7 @@ def interpolate(
 
     from srgan_wgan.apps.paint import PaintGenerator
 
-    gen = PaintGenerator(model, device, fp32=fp32)
+    gen = PaintGenerator(model, device, fp32=fp32, backend=backend)
     frames = gen.interpolate(from_style, to_style, steps=steps, seed=seed, rows=rows)
     if output.suffix.lower() == ".gif":
         refuse_overwrite(output, force)
@@ -322,19 +327,35 @@ def finetune(
 
 @app.command()
 def export(
-    run_dir: Annotated[Path, typer.Option(help="Run folder of `paint train` / `paint finetune`.")],
-    out: Annotated[Path, typer.Option("--out", "-o", help="Output folder for the release weights.")],
+    run_dir: Annotated[Path | None, typer.Option(help="Run folder of `paint train` / `paint finetune`.")] = None,
+    out: Annotated[Path | None, typer.Option("--out", "-o", help="Output folder for the release weights.")] = None,
     checkpoint: Annotated[Path | None, typer.Option(
         help="A checkpoint file of the run (default: its latest, RUN_DIR/resume.pt).")] = None,
+    onnx: OnnxOutOpt = None,
+    model: Annotated[str | None, typer.Option(help="With --onnx: a shipped model name (wikiart-64) or release path "
+                                                   "to convert, instead of --run-dir.")] = None,
     force: Annotated[bool, typer.Option(help="Overwrite existing weights.")] = False,
 ) -> None:
-    """Write release weights (EMA generator, raw generator, critic) from a run's checkpoint."""
-    from srgan_wgan.apps.paint import export_paint_run
+    """Write release weights (EMA generator, raw generator, critic) from a run's checkpoint; with --onnx also (or,
+    with --model, only) the generator as ONNX."""
+    from srgan_wgan.apps.paint import PAINT_MODELS, export_paint_run
+    from srgan_wgan.io.hub import resolve_weights
     from srgan_wgan.io.images import refuse_overwrite
 
+    if (run_dir is None) == (model is None):
+        raise UserError("give --run-dir (export a training run) or --model with --onnx (convert a release)")
+    if model is not None:
+        if onnx is None or out is not None:
+            raise UserError("--model converts a release to ONNX: give --onnx FILE (and no --out)")
+        export_onnx_file(resolve_weights(model, PAINT_MODELS), onnx, force, "CondGenerator")
+        return
+    if out is None:
+        raise UserError("--run-dir needs --out FOLDER for the release weights")
     refuse_overwrite(out / "generator.safetensors", force)
     step = export_paint_run(run_dir, out, checkpoint)
     console.print(f"exported step {step} of {run_dir} to {out}")
+    if onnx is not None:
+        export_onnx_file(out / "generator.safetensors", onnx, force, "CondGenerator")
 
 
 @app.command("eval")

@@ -14,16 +14,19 @@ from srgan_wgan.training import GANTrainConfig
 from srgan_wgan.version import __version__
 from srgan_wgan_cli._common import (
     AmpOpt,
+    BackendOpt,
     CheckpointEveryOpt,
     DeterministicOpt,
     DeviceOpt,
     Fp32Opt,
+    OnnxOutOpt,
     ResumeOpt,
     SampleEveryOpt,
     TrainProgress,
     TrainSeedOpt,
     VerboseOpt,
     console,
+    export_onnx_file,
     fit_with_progress,
     refuse_existing_run,
     run_app,
@@ -191,18 +194,33 @@ def save_experiment(exp: object, run_dir: Path) -> None:
 
 @app.command()
 def export(
-    run_dir: Annotated[Path, typer.Option(help="Run folder with resume.pt and experiment.json.")],
-    out: Annotated[Path, typer.Option("--out", "-o", help="Output folder for the release weights.")],
+    run_dir: Annotated[Path | None, typer.Option(help="Run folder with resume.pt and experiment.json.")] = None,
+    out: Annotated[Path | None, typer.Option("--out", "-o", help="Output folder for the release weights.")] = None,
+    onnx: OnnxOutOpt = None,
+    model: Annotated[str | None, typer.Option(help="With --onnx: a shipped model name (face-x4, ...) or release "
+                                                   "path to convert, instead of --run-dir.")] = None,
     force: Annotated[bool, typer.Option(help="Overwrite existing weights.")] = False,
 ) -> None:
-    """Write release weights (EMA generator, raw generator, critic) from a run's latest checkpoint."""
+    """Write release weights (EMA generator, raw generator, critic) from a run's latest checkpoint; with --onnx also
+    (or, with --model, only) the generator as ONNX."""
     from srgan_wgan.apps.face_sr import export_run
-
+    from srgan_wgan.inference import resolve_model_path
     from srgan_wgan.io.images import refuse_overwrite
 
+    if (run_dir is None) == (model is None):
+        raise UserError("give --run-dir (export a training run) or --model with --onnx (convert a release)")
+    if model is not None:
+        if onnx is None or out is not None:
+            raise UserError("--model converts a release to ONNX: give --onnx FILE (and no --out)")
+        export_onnx_file(resolve_model_path(model), onnx, force, "SRResNet")
+        return
+    if out is None:
+        raise UserError("--run-dir needs --out FOLDER for the release weights")
     refuse_overwrite(out / "generator.safetensors", force)
     step = export_run(run_dir, out)
     console.print(f"exported step {step} of {run_dir} to {out}")
+    if onnx is not None:
+        export_onnx_file(out / "generator.safetensors", onnx, force, "SRResNet")
 
 
 @app.command("eval")
@@ -302,11 +320,14 @@ def upscale(
     tile: Annotated[int, typer.Option(help="LR tile size for --aligned inputs (0 = no tiling).")] = 256,
     device: DeviceOpt = "auto",
     fp32: Fp32Opt = False,
+    backend: BackendOpt = "torch",
     force: Annotated[bool, typer.Option(help="Overwrite existing outputs.")] = False,
     max_pixels: Annotated[int, typer.Option(help="Refuse inputs with more pixels (decompression-bomb guard).")] = 64_000_000,
     verbose: VerboseOpt = False,
 ) -> None:
     """Upscale photos: faces are detected, super-resolved and pasted back; the rest is upscaled with Lanczos."""
+    from rich.markup import escape
+
     from srgan_wgan.data.folders import IMAGE_EXTENSIONS, scan_images
     from srgan_wgan.inference import FaceUpscaler
     from srgan_wgan.io.images import read_image, write_image
@@ -328,7 +349,7 @@ def upscale(
     single = len(files) == 1 and files[0][1] is None
     if output is not None and not single and output.suffix.lower() in IMAGE_EXTENSIONS and not output.is_dir():
         raise UserError(f"-o {output}: several inputs need an output folder, not a file")
-    up = FaceUpscaler(model=model, scale=scale, device=device, fp32=fp32, tile=tile)
+    up = FaceUpscaler(model=model, scale=scale, device=device, fp32=fp32, tile=tile, backend=backend)
     failed = 0
     for path, root in files:
         if single and output is not None and not output.is_dir():
@@ -348,7 +369,7 @@ def upscale(
         except UserError as exc:
             failed += 1
             msg = str(exc)
-            console.print(f"[bold red]error:[/] {msg if str(path) in msg else f'{path}: {msg}'}", highlight=False,
+            console.print(f"[bold red]error:[/] {escape(msg if str(path) in msg else f'{path}: {msg}')}", highlight=False,
                           soft_wrap=True)
             continue
         faces = "" if aligned else f" ({report.faces_enhanced} of {report.faces_found} face(s) super-resolved)"

@@ -43,6 +43,8 @@ FACE_MODELS: dict[str, str] = {
     "face-x8-fidelity": "face-x8-fidelity",
 }
 DEFAULT_MODEL = {4: "face-x4", 8: "face-x8"}
+BACKENDS = ("torch", "onnx")
+"""Inference backends: PyTorch (bf16 autocast where native) or onnxruntime on CPU (fp32, :mod:`srgan_wgan.io.onnx`)."""
 
 
 def resolve_model_path(model: str | os.PathLike[str] | None, scale: int | None = None) -> Path:
@@ -85,13 +87,26 @@ class FaceUpscaler:
         device: ``auto``, ``cpu``, ``cuda``, ``cuda:N``.
         fp32: run the network in fp32 (no bf16 autocast), on CPU as on CUDA.
         tile: LR tile size for ``aligned`` inputs (``0`` = whole image); tiles overlap by ``tile_overlap``.
+        backend: ``torch``, or ``onnx`` to run onnxruntime on CPU; ``model`` may then be an ``.onnx`` file from
+            ``sr export --onnx``, or a release, exported once to the cache (:func:`srgan_wgan.io.onnx.onnx_cache_path`).
     """
 
     def __init__(self, model: str | os.PathLike[str] | None = None, scale: int | None = None, device: str = "auto",
-                 fp32: bool = False, tile: int = 256, tile_overlap: int = 16) -> None:
+                 fp32: bool = False, tile: int = 256, tile_overlap: int = 16, backend: str = "torch") -> None:
         path = resolve_model_path(model, scale)
-        self.device = resolve_device(device)
-        self.G = load_pretrained(path, expected_arch="SRResNet", device=self.device)
+        if backend not in BACKENDS:
+            raise UserError(f"--backend must be one of {', '.join(BACKENDS)}, got {backend!r}")
+        if path.suffix == ".onnx" and backend != "onnx":
+            raise UserError(f"{path}: an ONNX file needs --backend onnx")
+        self.backend = backend
+        self.device = resolve_device(device) if backend == "torch" else torch.device("cpu")
+        if backend == "onnx":
+            from srgan_wgan.io.onnx import resolve_onnx
+
+            self.G = resolve_onnx(path, "SRResNet")
+            fp32 = True  # onnxruntime runs the fp32 graph
+        else:
+            self.G = load_pretrained(path, expected_arch="SRResNet", device=self.device)
         self.scale: int = self.G.config.scale
         if scale is not None and scale != self.scale:
             raise WeightsError(f"{path}: is a x{self.scale} model, but --scale {scale} was asked for")
@@ -102,7 +117,7 @@ class FaceUpscaler:
         """Largest face square (input px) that is super-resolved; larger faces keep their own detail (Lanczos)."""
         self.path = path
         self.precision = inference_precision(self.device, fp32)
-        self.channels_last = default_channels_last(self.device)
+        self.channels_last = default_channels_last(self.device) and backend == "torch"
         if self.channels_last:
             self.G = self.G.to(memory_format=torch.channels_last)
         log.info("inference precision %s (%s)", self.precision.name, self.precision.reason)

@@ -255,13 +255,25 @@ class PaintGenerator:
     AVX512-BF16), in fp32 elsewhere or with ``fp32=True``.
     """
 
-    def __init__(self, model: str | Path = DEFAULT_PAINT_MODEL, device: str = "auto", fp32: bool = False) -> None:
+    def __init__(self, model: str | Path = DEFAULT_PAINT_MODEL, device: str = "auto", fp32: bool = False,
+                 backend: str = "torch") -> None:
         from srgan_wgan.io.hub import resolve_weights
         from srgan_wgan.io.weights import load_pretrained
 
+        if backend not in ("torch", "onnx"):
+            raise UserError(f"--backend must be torch or onnx, got {backend!r}")
         self.path = resolve_weights(model, PAINT_MODELS)
-        self.device = resolve_device(device)
-        self.G = load_pretrained(self.path, expected_arch="CondGenerator", device=self.device)
+        if self.path.suffix == ".onnx" and backend != "onnx":
+            raise UserError(f"{self.path}: an ONNX file needs --backend onnx")
+        self.backend = backend
+        self.device = resolve_device(device) if backend == "torch" else torch.device("cpu")
+        if backend == "onnx":  # onnxruntime on CPU, fp32 (srgan_wgan.io.onnx)
+            from srgan_wgan.io.onnx import resolve_onnx
+
+            self.G = resolve_onnx(self.path, "CondGenerator")
+            fp32 = True
+        else:
+            self.G = load_pretrained(self.path, expected_arch="CondGenerator", device=self.device)
         extra = self.G.weights_metadata["extra"]
         self.styles: list[str] = list(extra.get("class_names") or [str(i) for i in range(self.G.config.num_classes)])
         self.counts: dict[str, int] = dict(extra.get("class_counts") or {})
