@@ -24,10 +24,12 @@ from rich.progress import (
 )
 
 from srgan_wgan.errors import UserError
+from srgan_wgan.utils.distributed import is_main_process
 
 # Off a terminal (logs, CI, pipes) rich would wrap at 80 columns and cut table cells (model paths, style names):
-# use a wide fixed width there; $COLUMNS still wins when set.
-console = Console(stderr=True, width=None if sys.stderr.isatty() or "COLUMNS" in os.environ else 160)
+# use a wide fixed width there; $COLUMNS still wins when set. Under torchrun only rank 0 prints.
+console = Console(stderr=True, width=None if sys.stderr.isatty() or "COLUMNS" in os.environ else 160,
+                  quiet=not is_main_process())
 EXIT_USER_ERROR = 2
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -37,7 +39,8 @@ def setup_logging(verbose: bool = False) -> None:
     logger = logging.getLogger("srgan_wgan")
     logger.handlers.clear()
     logger.addHandler(RichHandler(console=console, show_path=False, show_time=False))
-    logger.setLevel(logging.INFO if verbose else logging.WARNING)
+    level = logging.INFO if verbose else logging.WARNING
+    logger.setLevel(level if is_main_process() else logging.ERROR)  # torchrun: the other ranks say only errors
     logger.propagate = False
 
 
@@ -110,6 +113,39 @@ def export_onnx_file(weights: Path, out: Path, force: bool, arch: str) -> None:
     console.print(f"wrote {out} (ONNX, from {weights})")
 
 
+def load_recipe(ctx: typer.Context, value: Path | None) -> Path | None:
+    """``--config FILE``: a TOML recipe whose keys are the command's own options (``scale = 4``,
+    ``extra-crop-fraction = [0.8, 0.64]``) become its defaults, so flags given on the command line win. An optional
+    ``[recipe]`` table (name, description, notes) is for people and is not read."""
+    import tomllib
+
+    if value is None or ctx.resilient_parsing:
+        return value
+    try:
+        table = tomllib.loads(Path(value).read_text())
+    except FileNotFoundError:
+        raise UserError(f"--config {value}: no such file") from None
+    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
+        raise UserError(f"--config {value}: not a valid TOML file ({exc})") from None
+    meta = table.pop("recipe", {})
+    options = {p.name: p for p in ctx.command.params if p.name and p.name != "config"}
+    misplaced = sorted(k for k in meta if k.replace("-", "_") in options)
+    if misplaced:
+        raise UserError(f"--config {value}: {', '.join(misplaced)} sit(s) inside the [recipe] table: put the options "
+                        "before it (a TOML table runs to the next one)")
+    settings = {k.replace("-", "_"): v for k, v in table.items()}
+    unknown = sorted(k for k in settings if k not in options)
+    if unknown:
+        raise UserError(f"--config {value}: {', '.join(unknown)} is not an option of `{ctx.command_path}` "
+                        "(keys are the command's options, e.g. scale = 4)")
+    ctx.default_map = {**(ctx.default_map or {}), **settings}
+    return value
+
+
+ConfigOpt = Annotated[Path | None, typer.Option(
+    "--config", callback=load_recipe, is_eager=True,
+    help="A recipe file (TOML; keys are this command's options, e.g. configs/face-x4.toml); flags given here "
+         "override it.")]
 TrainSeedOpt = Annotated[int, typer.Option(help="Seed; one seed makes a CPU run bit-reproducible.")]
 VerboseOpt = Annotated[bool, typer.Option("--verbose", "-v", help="Log details.")]
 

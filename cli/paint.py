@@ -15,6 +15,7 @@ from srgan_wgan_cli._common import (
     AmpOpt,
     BackendOpt,
     CheckpointEveryOpt,
+    ConfigOpt,
     DeterministicOpt,
     DeviceOpt,
     Fp32Opt,
@@ -81,6 +82,7 @@ def _root() -> None:
 @app.command()
 def train(
     data: Annotated[Path, typer.Option("--data", help="Folder with one sub-folder of images per style.")],
+    config: ConfigOpt = None,
     run_dir: Annotated[Path, typer.Option("--run-dir", help="Run folder (checkpoints, logs, samples, export).")] = Path(
         "runs/paint"
     ),

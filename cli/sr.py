@@ -16,6 +16,7 @@ from srgan_wgan_cli._common import (
     AmpOpt,
     BackendOpt,
     CheckpointEveryOpt,
+    ConfigOpt,
     DeterministicOpt,
     DeviceOpt,
     Fp32Opt,
@@ -61,7 +62,9 @@ def version() -> None:
 @app.command()
 def train(
     data: Annotated[Path, typer.Option("--data", help="Folder of face images (searched recursively).")],
-    scale: Annotated[int, typer.Option(help="Upscaling factor: 4 (32->128) or 8 (16->128).")] = 8,
+    config: ConfigOpt = None,
+    scale: Annotated[int, typer.Option(help="Upscaling factor: 4 (32->128) or 8 (16->128); 1 trains blind face "
+                                            "restoration at --hr-size (face-restore).")] = 8,
     stage: Annotated[str, typer.Option(help="fidelity (L1 only) or gan (L1 + VGG + LPIPS + critic).")] = "fidelity",
     init_from: Annotated[
         Path | None, typer.Option(help="Start from released weights (folder with generator/critic.safetensors).")
@@ -97,7 +100,10 @@ def train(
     seed: TrainSeedOpt = 0,
     deterministic: DeterministicOpt = False,
     cache_dir: Annotated[Path | None, typer.Option(help="Cache decoded HR crops here.")] = None,
-    degrade: Annotated[bool, typer.Option(help="Random blur/noise/JPEG on the LR side (for real photos).")] = False,
+    degrade: Annotated[bool, typer.Option(help="Light random blur/noise/JPEG on the LR side.")] = False,
+    pipeline: Annotated[bool, typer.Option(help="The full random degradation pipeline on the LR side (Real-ESRGAN / "
+                                                "GFPGAN: blur, a random resizer and factor, noise, JPEG, a second "
+                                                "pass); always on with --scale 1.")] = False,
     sample_every: SampleEveryOpt = 500,
     checkpoint_every: CheckpointEveryOpt = 500,
     resume: ResumeOpt = False,
@@ -105,6 +111,7 @@ def train(
 ) -> None:
     """Train a face SR generator: the fidelity stage (L1), then the GAN stage from it (--init-from)."""
     from srgan_wgan.apps.face_sr import SRExperiment, SRLossWeights
+    from srgan_wgan.data.degradations import DegradationConfig
     from srgan_wgan.data.faces import Degradations
 
     setup_logging(verbose)
@@ -123,7 +130,8 @@ def train(
                        critic_max_channels=critic_max_channels, critic_norm=critic_norm, losses=weights,
                        init_from=str(init_from) if init_from else None,
                        cache_dir=str(cache_dir) if cache_dir else None,
-                       degradations=Degradations() if degrade else None, train=cfg)
+                       degradations=Degradations() if degrade else None,
+                       pipeline=DegradationConfig() if pipeline or scale == 1 else None, train=cfg)
     exp.validate()
     if gan and init_from is None and not resume:
         console.print("note: the gan stage usually starts from a fidelity model (--init-from)")
@@ -187,7 +195,10 @@ def save_experiment(exp: object, run_dir: Path) -> None:
     from dataclasses import asdict
 
     from srgan_wgan.io.atomic import atomic_write
+    from srgan_wgan.utils.distributed import is_main_process
 
+    if not is_main_process():  # torchrun: rank 0 writes the run folder
+        return
     with atomic_write(run_dir / "experiment.json") as tmp:
         tmp.write_text(json.dumps(asdict(exp), indent=1, default=list))
 

@@ -85,7 +85,7 @@ def small_experiment(data: Path, stage: str = "fidelity", steps: int = 30, **kw)
     train = GANTrainConfig(n_critic=1 if stage == "gan" else 0, batch_size=4, steps=steps, lr_g=1e-3,
                            betas=(0.9, 0.99), ema_decay=0.0, device="cpu", amp="off", log_every=5,
                            sample_every=steps, checkpoint_every=steps)
-    return SRExperiment(data=str(data), scale=4, stage=stage, hr_size=32, val_fraction=0.2, num_feat=16,
+    return SRExperiment(data=str(data), scale=kw.pop("scale", 4), stage=stage, hr_size=32, val_fraction=0.2, num_feat=16,
                         num_blocks=2, critic_channels=8, train=train, **kw)
 
 
@@ -230,3 +230,58 @@ def test_export_run_rebuilds_release_weights_from_a_run_folder(tmp_path, face_fo
     G = load_pretrained(tmp_path / "out" / "generator.safetensors")
     for k, v in trainer.G.state_dict().items():
         assert torch.equal(G.state_dict()[k], v)  # no EMA in the small experiment: EMA file = raw generator
+
+
+def test_restoration_mode_trains_same_size_on_seeded_random_degradations(tmp_path, face_folder) -> None:
+    """``scale=1``: the face-restore model. Inputs come from the Real-ESRGAN/GFPGAN pipeline, one degradation per
+    sample seed (the same batch twice gives the same inputs, other seeds other inputs); the generator returns the
+    working size; the run folder round-trips through ``experiment.json`` to release weights."""
+    from dataclasses import asdict
+
+    from srgan_wgan.apps.face_sr import export_run
+    from srgan_wgan.data.degradations import DegradationConfig
+    from srgan_wgan.io.weights import load_pretrained, read_weights_metadata
+
+    exp = small_experiment(face_folder, steps=2, scale=1, pipeline=DegradationConfig())
+    trainer = exp.build(tmp_path / "run", tensorboard=False)
+    hr = trainer.dataset.crops.images[:4].float() / 255
+    batch = (hr, torch.tensor([11, 12, 13, 14]))
+    real, lr = trainer.task.prepare(batch, torch.device("cpu"))
+    assert lr.shape == real.shape == hr.shape
+    assert torch.equal(lr, trainer.task.prepare(batch, torch.device("cpu"))[1])
+    other = trainer.task.prepare((hr, torch.tensor([21, 22, 23, 24])), torch.device("cpu"))[1]
+    assert not torch.equal(lr, other)
+    assert (lr - real).abs().mean() > 0.01  # degraded, not a copy
+    assert trainer.G(lr).shape == lr.shape
+    trainer.fit()
+    (tmp_path / "run" / "experiment.json").write_text(json.dumps(asdict(exp), default=list))
+    assert export_run(tmp_path / "run", tmp_path / "out") == 2
+    meta = read_weights_metadata(tmp_path / "out" / "generator.safetensors")
+    assert meta["extra"]["task"] == "face_restore" and meta["config"]["unshuffle"] == 4
+    G = load_pretrained(tmp_path / "out" / "generator.safetensors")
+    assert G(torch.rand(1, 3, 36, 44)).shape == (1, 3, 36, 44)
+
+
+def test_restoration_needs_the_pipeline_and_a_size_divisible_by_4(face_folder) -> None:
+    from srgan_wgan.data.degradations import DegradationConfig
+
+    with pytest.raises(ConfigError, match="restoration"):
+        small_experiment(face_folder, scale=1).validate()
+    with pytest.raises(ConfigError, match="restoration"):
+        SRExperiment(data=str(face_folder), scale=1, hr_size=30, pipeline=DegradationConfig()).validate()
+
+
+def test_experiment_round_trips_through_a_dict_and_refuses_unknown_keys(face_folder) -> None:
+    from dataclasses import asdict
+
+    from srgan_wgan.data.degradations import DegradationConfig
+    from srgan_wgan.utils.config_io import from_dict, replace_nested
+
+    exp = small_experiment(face_folder, pipeline=DegradationConfig(jpeg_quality=(40, 90)),
+                           extra_crop_fractions=(0.8,))
+    raw = json.loads(json.dumps(asdict(exp), default=list))  # tuples become lists, as in experiment.json
+    back = from_dict(SRExperiment, raw)
+    assert back == exp and isinstance(back.pipeline.jpeg_quality, tuple) and isinstance(back.train.betas, tuple)
+    assert replace_nested(exp, {"train.steps": 7, "scale": 8}).train.steps == 7
+    with pytest.raises(ConfigError, match="unknown key.*bogus"):
+        from_dict(SRExperiment, {**raw, "bogus": 1})

@@ -3,6 +3,12 @@
 Two stages as in ESRGAN: ``fidelity`` (L1 only, no critic: ``n_critic = 0``) and ``gan`` (L1 + VGG perceptual +
 LPIPS + a WGAN critic conditioned on the LR input, initialised from the fidelity model). The same code runs
 ``sr train`` and ``sr finetune``.
+
+``scale = 1`` is blind face restoration: the input is the face at the working size after the random
+Real-ESRGAN/GFPGAN degradation pipeline (:mod:`srgan_wgan.data.degradations`: blur, resize by 1-8 with a random
+resizer, noise, JPEG, a second pass) and the generator (an SRResNet on a 4x pixel-unshuffled input) returns it
+restored at the same size. ``pipeline`` turns the same random pipeline on for a fixed-scale model, so that it
+works on LR made by any common resizer.
 """
 
 from __future__ import annotations
@@ -17,6 +23,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from srgan_wgan.archs import ConvCritic, CriticConfig, SRResNet, SRResNetConfig
+from srgan_wgan.data.degradations import DegradationConfig, degrade_batch
 from srgan_wgan.data.faces import (
     Degradations,
     FaceCrops,
@@ -69,6 +76,7 @@ class SRExperiment:
     init_from: str | None = None
     cache_dir: str | None = None
     degradations: Degradations | None = None
+    pipeline: DegradationConfig | None = None
     train: GANTrainConfig = field(default_factory=lambda: GANTrainConfig(n_critic=0, batch_size=16, lr_g=2e-4,
                                                                            betas=(0.9, 0.99), ema_decay=0.999))
 
@@ -80,6 +88,10 @@ class SRExperiment:
         for f in (self.crop_fraction, *self.extra_crop_fractions):
             if not 0 < f <= 1:
                 raise ConfigError(f"crop fractions must be in (0, 1], got {f}")
+        if self.scale == 1 and (self.pipeline is None or self.hr_size % 4):
+            raise ConfigError("restoration (scale 1) needs the degradation pipeline and an --hr-size divisible by 4")
+        if self.pipeline is not None and self.degradations is not None:
+            raise ConfigError("choose one LR degradation: the random pipeline or the light --degrade")
         if self.hr_size % self.scale or self.hr_size // self.scale < 4:
             raise ConfigError(f"--hr-size {self.hr_size} must be a multiple of the scale {self.scale} (>= 4 LR px)")
         if self.stage == "gan" and self.train.n_critic < 1:
@@ -92,7 +104,8 @@ class SRExperiment:
         resolve_device(self.train.device)
 
     def generator_config(self) -> SRResNetConfig:
-        return SRResNetConfig(scale=self.scale, num_feat=self.num_feat, num_blocks=self.num_blocks)
+        return SRResNetConfig(scale=self.scale, num_feat=self.num_feat, num_blocks=self.num_blocks,
+                              unshuffle=4 if self.scale == 1 else 1)
 
     def critic_config(self) -> CriticConfig:
         return CriticConfig(in_channels=3, resolution=self.hr_size, base_channels=self.critic_channels,
@@ -122,7 +135,8 @@ class SRExperiment:
         D = ConvCritic(self.critic_config()) if self.stage == "gan" else None
         if self.init_from:
             init_models(self.init_from, G, D)
-        task = SRTask(self.scale, self.losses, asdict(self), val, degradations=self.degradations)
+        task = SRTask(self.scale, self.losses, asdict(self), val, degradations=self.degradations,
+                      pipeline=self.pipeline)
         return GANTrainer(G, D, task, FaceSRDataset(train, PairedAugment()), self.train, run_dir,
                           tensorboard=tensorboard)
 
@@ -148,9 +162,11 @@ class SRTask(GANTask):
     """Batches are HR crops; the condition is their bicubic LR; the generator maps LR to SR."""
 
     def __init__(self, scale: int, weights: SRLossWeights, experiment: dict[str, Any],
-                 val: FaceCrops | None = None, grid_size: int = 8, degradations: Degradations | None = None) -> None:
+                 val: FaceCrops | None = None, grid_size: int = 8, degradations: Degradations | None = None,
+                 pipeline: DegradationConfig | None = None) -> None:
         self.scale = scale
         self.degradations = degradations
+        self.pipeline = pipeline
         self.weights = weights
         self.experiment = experiment
         self._perceptual: nn.Module | None = None
@@ -159,6 +175,10 @@ class SRTask(GANTask):
 
     def prepare(self, batch: Any, device: torch.device) -> tuple[torch.Tensor, torch.Tensor]:
         hr, seeds = batch if isinstance(batch, (tuple, list)) else (batch, None)
+        if self.pipeline is not None and seeds is not None:  # numpy/OpenCV pipeline on the CPU copy
+            size = (hr.shape[-2] // self.scale, hr.shape[-1] // self.scale)
+            lr, hr = degrade_batch(hr, seeds, size, self.pipeline)
+            return hr.to(device, non_blocking=True), lr.to(device, non_blocking=True)
         hr = hr.to(device, non_blocking=True)
         if self.degradations is not None and seeds is not None:
             return hr, degrade_lr(hr, self.scale, seeds, self.degradations)
@@ -194,7 +214,7 @@ class SRTask(GANTask):
         if self.val_hr is None:
             return None
         hr = self.val_hr.to(device)
-        lr = make_lr(hr, self.scale)
+        lr = self.validation_lr(hr)
         was = generator.training
         generator.eval()
         sr = generator(lr).clamp(0, 1)
@@ -202,8 +222,15 @@ class SRTask(GANTask):
         grid = torch.stack([bicubic_upscale(lr, self.scale), sr, hr], 1).flatten(0, 1)
         return grid * 2 - 1
 
+    def validation_lr(self, hr: torch.Tensor) -> torch.Tensor:
+        """The inputs of the fixed validation faces: clean bicubic, or the pipeline with fixed seeds 0, 1, ..."""
+        if self.pipeline is None:
+            return make_lr(hr, self.scale)
+        size = (hr.shape[-2] // self.scale, hr.shape[-1] // self.scale)
+        return degrade_batch(hr, list(range(hr.shape[0])), size, self.pipeline)[0]
+
     def release_extra(self) -> dict[str, Any]:
-        return {"task": "face_sr", "scale": self.scale, "stage": self.experiment["stage"],
+        return {"task": "face_restore" if self.scale == 1 else "face_sr", "scale": self.scale, "stage": self.experiment["stage"],
                 "hr_size": self.experiment["hr_size"], "value_range": [0, 1]}
 
 
@@ -344,14 +371,9 @@ def export_run(run_dir: str | Path, out_dir: str | Path) -> int:
     exp_file = run_dir / "experiment.json"
     if not exp_file.is_file():
         raise UserError(f"{exp_file}: not found (is {run_dir} an `sr train` run folder?)")
-    raw = json.loads(exp_file.read_text())
-    losses = SRLossWeights(**raw.pop("losses"))
-    deg = raw.pop("degradations", None)
-    raw["degradations"] = Degradations(**{**deg, "jpeg_quality": tuple(deg["jpeg_quality"])}) if deg else None
-    train = raw.pop("train")
-    train["betas"] = tuple(train["betas"])
-    raw["extra_crop_fractions"] = tuple(raw.get("extra_crop_fractions", ()))
-    exp = SRExperiment(**raw, losses=losses, train=GANTrainConfig(**train))
+    from srgan_wgan.utils.config_io import from_dict
+
+    exp = from_dict(SRExperiment, json.loads(exp_file.read_text()), str(exp_file))
     state = load_resume_state(run_dir / RESUME_FILE)
     # the same metadata GANTrainer.export writes
     extra = {**SRTask(exp.scale, exp.losses, asdict(exp)).release_extra(), "penalty": exp.train.penalty}

@@ -168,7 +168,10 @@ def save_run_info(exp: PaintExperiment, names: list[str], counts: dict[str, int]
     import json
 
     from srgan_wgan.io.atomic import atomic_write
+    from srgan_wgan.utils.distributed import is_main_process
 
+    if not is_main_process():  # torchrun: rank 0 writes the run folder
+        return
     Path(run_dir).mkdir(parents=True, exist_ok=True)
     with atomic_write(Path(run_dir) / RUN_INFO_FILE) as tmp:
         tmp.write_text(json.dumps({"experiment": asdict(exp), "class_names": names, "class_counts": counts},

@@ -3,6 +3,11 @@
 ``LR (B, 3, h, w) in [0, 1] -> conv -> N residual blocks (no BatchNorm, residual scaling) -> conv + long skip
 -> log2(scale) x (conv -> PixelShuffle(2) -> LeakyReLU) -> conv -> conv -> SR (B, 3, h*s, w*s)``
 
+With ``unshuffle = u > 1`` the input is first folded into ``3 u^2`` channels at ``1/u`` of its size
+(``pixel_unshuffle``, as Real-ESRGAN's x1/x2 models do), so the residual body runs at low resolution and the
+upsampling stages return ``scale * u``: ``scale=1, unshuffle=4`` is a same-size restoration network
+(the blind face-restoration model) at the cost of an x4 SR network.
+
 The width halves at each upsampling stage after the first (down to ``min_up_feat``): most of the compute of an
 SR network sits at the high resolutions, and faces need little width there.
 
@@ -22,6 +27,7 @@ from torch import nn
 from srgan_wgan.errors import ConfigError
 
 SR_SCALES: tuple[int, ...] = (2, 4, 8)
+RESTORE_SCALE = 1  # same-size restoration (with ``unshuffle``)
 
 
 @dataclass
@@ -34,10 +40,19 @@ class SRResNetConfig:
     num_blocks: int = 12
     res_scale: float = 0.2
     min_up_feat: int = 16
+    unshuffle: int = 1
+
+    @property
+    def up_factor(self) -> int:
+        """The factor the upsampling stages apply (``scale * unshuffle``)."""
+        return self.scale * self.unshuffle
 
     def validate(self) -> None:
-        if self.scale not in SR_SCALES:
-            raise ConfigError(f"scale must be one of {SR_SCALES}, got {self.scale}")
+        if self.scale not in (RESTORE_SCALE, *SR_SCALES):
+            raise ConfigError(f"scale must be one of {SR_SCALES} (or 1 for restoration), got {self.scale}")
+        if self.unshuffle not in (1, 2, 4) or self.up_factor not in SR_SCALES:
+            raise ConfigError(f"unshuffle must be 1, 2 or 4 and scale x unshuffle one of {SR_SCALES}, got "
+                              f"scale {self.scale}, unshuffle {self.unshuffle}")
         if self.num_feat < 1 or self.num_blocks < 0:
             raise ConfigError("num_feat must be >= 1 and num_blocks >= 0")
 
@@ -69,10 +84,10 @@ class SRResNet(nn.Module):
         config.validate()
         self.config = config
         nf = config.num_feat
-        self.conv_first = nn.Conv2d(config.in_channels, nf, 3, padding=1)
+        self.conv_first = nn.Conv2d(config.in_channels * config.unshuffle ** 2, nf, 3, padding=1)
         self.body = nn.Sequential(*[ResidualBlock(nf, config.res_scale) for _ in range(config.num_blocks)])
         self.conv_body = nn.Conv2d(nf, nf, 3, padding=1)
-        widths = [nf] + [max(nf >> i, min(nf, config.min_up_feat)) for i in range(int(math.log2(config.scale)))]
+        widths = [nf] + [max(nf >> i, min(nf, config.min_up_feat)) for i in range(int(math.log2(config.up_factor)))]
         self.upsample = nn.ModuleList(
             nn.Conv2d(cin, cout * 4, 3, padding=1) for cin, cout in zip(widths[:-1], widths[1:])
         )
@@ -84,7 +99,10 @@ class SRResNet(nn.Module):
         return self.config.scale
 
     def forward(self, lr: torch.Tensor) -> torch.Tensor:
-        feat = self.conv_first(lr * 2 - 1)
+        x = lr * 2 - 1
+        if self.config.unshuffle > 1:
+            x = F.pixel_unshuffle(x, self.config.unshuffle)
+        feat = self.conv_first(x)
         feat = feat + self.conv_body(self.body(feat))
         for conv in self.upsample:
             feat = F.leaky_relu(F.pixel_shuffle(conv(feat), 2), 0.2)

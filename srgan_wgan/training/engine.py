@@ -9,6 +9,10 @@ bf16 on CUDA and on CPUs with native bf16 (AMX / AVX512-BF16), fp32 on other CPU
 the input-gradient penalties follow PyTorch's AMP gradient-penalty recipe (scaled outputs into ``autograd.grad``,
 gradients divided by the scale, norm in fp32). Models and batches are channels_last by default on CPU and CUDA.
 The critic is never compiled (its penalty needs double backward).
+
+Under ``torchrun`` (``WORLD_SIZE`` > 1) the trainer is data-parallel (:mod:`srgan_wgan.utils.distributed`):
+``config.batch_size`` is the global batch, each rank trains on its share, gradients are averaged after every
+backward, and rank 0 alone writes the checkpoint, logs, samples and release weights.
 """
 
 from __future__ import annotations
@@ -38,6 +42,7 @@ from srgan_wgan.training.ema import make_ema, update_ema
 from srgan_wgan.training.logging import RunLogger
 from srgan_wgan.data.sampler import ResumableBatchSampler
 from srgan_wgan.utils.device import resolve_device
+from srgan_wgan.utils.distributed import init_distributed
 from srgan_wgan.utils.precision import default_channels_last, resolve_amp
 from srgan_wgan.utils.seed import capture_rng_state, enable_determinism, restore_rng_state
 from srgan_wgan.version import __version__
@@ -154,7 +159,10 @@ class GANTrainer:
         self.run_dir = Path(run_dir)
         self.callback = callback
         self.tensorboard = tensorboard
-        self.device = resolve_device(config.device)
+        self.dist, self.device = init_distributed(resolve_device(config.device))
+        if self.dist.enabled and config.batch_size % self.dist.world_size:
+            raise ConfigError(f"the batch size ({config.batch_size}, the global batch) must divide by the number of "
+                              f"processes ({self.dist.world_size})")
         self.precision = resolve_amp(config.amp, self.device)  # fp16 on CPU fails here, before anything is built
         self.channels_last = (default_channels_last(self.device) if config.channels_last is None
                               else bool(config.channels_last))
@@ -165,6 +173,9 @@ class GANTrainer:
         fmt = torch.channels_last if self.channels_last else torch.contiguous_format
         self.G = generator.to(self.device, memory_format=fmt)
         self.D = critic.to(self.device, memory_format=fmt) if critic is not None else None
+        self.dist.broadcast_module(self.G)  # every rank starts from rank 0's weights
+        if self.D is not None:
+            self.dist.broadcast_module(self.D)
         # the generator may be compiled for its forward passes; the critic never is (its penalty needs double
         # backward). State, EMA and export always use the uncompiled module.
         self.G_run: nn.Module = torch.compile(self.G) if config.compile_generator else self.G
@@ -178,7 +189,8 @@ class GANTrainer:
         )
         self.amp_dtype = self.precision.dtype
         self.scaler = torch.amp.GradScaler(self.device.type, enabled=self.amp_dtype == torch.float16)
-        self.noise = torch.Generator(self.device).manual_seed(config.seed + 1)
+        # latents, penalty interpolation weights and DiffAugment draws; each rank draws its own
+        self.noise = torch.Generator(self.device).manual_seed(config.seed + 1 + 7919 * self.dist.rank)
         self.step = 0
         self.batches = 0
         self.critic_iters = 0
@@ -196,7 +208,8 @@ class GANTrainer:
     def _batches(self) -> Iterator[Any]:
         sampler = ResumableBatchSampler(len(self.dataset), self.config.batch_size, self.config.seed, self.batches,
                                         weights=getattr(self.dataset, "sample_weights", None),
-                                        groups=getattr(self.dataset, "sample_groups", None))
+                                        groups=getattr(self.dataset, "sample_groups", None),
+                                        rank=self.dist.rank, world_size=self.dist.world_size)
         loader = DataLoader(
             self.dataset,
             batch_sampler=sampler,
@@ -252,16 +265,13 @@ class GANTrainer:
         return r1_penalty(critic_fn, real, scale=scale)
 
     def _finite_or_skip(self, name: str, loss: torch.Tensor, optimizer: torch.optim.Optimizer) -> bool:
-        if torch.isfinite(loss).item():
-            grads_ok = all(
-                torch.isfinite(p.grad).all().item()
-                for group in optimizer.param_groups
-                for p in group["params"]
-                if p.grad is not None
-            ) if not self.scaler.is_enabled() else True
-            if grads_ok:
-                self.bad_steps = 0
-                return True
+        params = [p for group in optimizer.param_groups for p in group["params"]]
+        self.dist.average_gradients(params)  # before the check: every rank then steps or skips alike
+        ok = bool(torch.isfinite(loss).item()) and (self.scaler.is_enabled() or all(
+            torch.isfinite(p.grad).all().item() for p in params if p.grad is not None))
+        if self.dist.all_true(ok):
+            self.bad_steps = 0
+            return True
         self.bad_steps += 1
         self.skipped_steps += 1
         optimizer.zero_grad(set_to_none=True)
@@ -371,7 +381,9 @@ class GANTrainer:
         return metrics
 
     # ---- state ------------------------------------------------------------------------------------------
-    def state_dict(self) -> dict[str, Any]:
+    def state_dict(self, all_ranks: bool = True) -> dict[str, Any]:
+        """Everything to resume from; with ``all_ranks`` (a collective under torchrun) every rank's random
+        streams too, else only this rank's (enough for release weights)."""
         state: dict[str, Any] = {
             "version": __version__,
             "step": self.step,
@@ -385,7 +397,11 @@ class GANTrainer:
             "noise": self.noise.get_state(),
             "rng": capture_rng_state(),
             "num_threads": torch.get_num_threads(),  # CPU results depend on it (the order of float reductions)
+            "world_size": self.dist.world_size,
         }
+        if self.dist.enabled and all_ranks:  # every rank's random streams; the models are the same on all of them
+            ranks = self.dist.gather_objects({"noise": state["noise"].cpu(), "rng": state["rng"]})
+            state["rank_states"] = ranks[1:]
         if self.G_ema is not None:
             state["G_ema"] = self.G_ema.state_dict()
         if self.D is not None and self.opt_d is not None:
@@ -394,6 +410,13 @@ class GANTrainer:
         return state
 
     def load_state_dict(self, state: dict[str, Any]) -> None:
+        saved_world = int(state.get("world_size", 1))
+        if saved_world != self.dist.world_size:
+            raise UserError(f"this run was trained with {saved_world} process(es) and is resumed with "
+                            f"{self.dist.world_size}: resume it with {saved_world} in all (torchrun: nnodes x "
+                            "nproc_per_node), or start a new run dir from its export")
+        if self.dist.rank > 0:
+            state = {**state, **state["rank_states"][self.dist.rank - 1]}
         self.G.load_state_dict(state["G"])
         self.opt_g.load_state_dict(state["opt_g"])
         if self.G_ema is not None and "G_ema" in state:
@@ -416,17 +439,23 @@ class GANTrainer:
         self.skipped_steps = int(state.get("skipped_steps", 0))
 
     def save_checkpoint(self) -> Path:
+        """Write ``resume.pt`` (rank 0; every rank takes part in gathering the random streams)."""
         path = self.run_dir / RESUME_FILE
-        save_resume_state(self.state_dict(), path)
+        state = self.state_dict()
+        if self.dist.is_main:
+            save_resume_state(state, path)
+        self.dist.barrier()
         return path
 
     def export(self, out_dir: str | Path | None = None) -> Path:
         """Write release weights: ``generator.safetensors`` (EMA when kept; fp32, the one inference uses), and for
         fine-tuning ``generator_raw`` and ``critic`` (stored in fp16 to keep the files small)."""
         out = Path(out_dir) if out_dir is not None else self.run_dir / "export"
+        if not self.dist.is_main:  # the models are the same on every rank; rank 0 writes them
+            return out
         extra = {**self.task.release_extra(), "penalty": self.config.penalty}
         # a copy of G takes the EMA weights, so the live modules are untouched
-        export_release_state(self.state_dict(), copy.deepcopy(self.G), self.D, extra, out)
+        export_release_state(self.state_dict(all_ranks=False), copy.deepcopy(self.G), self.D, extra, out)
         return out
 
     # ---- the loop ---------------------------------------------------------------------------------------
@@ -439,8 +468,10 @@ class GANTrainer:
         if resume and resume_path.exists():
             self.load_state_dict(load_resume_state(resume_path))
             log.info("resumed from %s at step %d", resume_path, self.step)
-        logger = RunLogger(self.run_dir, tensorboard=self.tensorboard)
-        logger.truncate_after(self.step)
+        main = self.dist.is_main
+        logger = RunLogger(self.run_dir, tensorboard=self.tensorboard) if main else None
+        if logger is not None:
+            logger.truncate_after(self.step)
         batches = self._batches()
         metrics: dict[str, float] = {}
         window: dict[str, float] = {}
@@ -456,24 +487,28 @@ class GANTrainer:
                     window[k] = window.get(k, 0.0) + v
                 if self.step % cfg.log_every == 0 or self.step == total:
                     now = time.perf_counter()
-                    record = {k: v / n_window for k, v in window.items()}
+                    record = self.dist.mean_metrics({k: v / n_window for k, v in window.items()})
                     record["time/sec_per_step"] = (now - t_last) / n_window
-                    logger.log_metrics(self.step, record)
+                    if logger is not None:
+                        logger.log_metrics(self.step, record)
                     window, n_window, t_last = {}, 0, now
-                if self.step % cfg.sample_every == 0 or self.step == total:
+                if logger is not None and (self.step % cfg.sample_every == 0 or self.step == total):
                     grid = self.task.samples(self.G_ema or self.G, self.device)
                     if grid is not None:
                         logger.save_grid(grid, self.step)
                 if self.step % cfg.checkpoint_every == 0 or self.step == total:
                     self.save_checkpoint()
-                    logger.plot_losses()
+                    if logger is not None:
+                        logger.plot_losses()
                 if self.callback is not None:
                     self.callback(self.step, total, metrics)
-                if self.stop_requested:
+                if self.dist.any_true(self.stop_requested):  # one rank's early stop stops all of them
                     log.info("stopping early at step %d", self.step)
                     self.save_checkpoint()
-                    logger.plot_losses()
+                    if logger is not None:
+                        logger.plot_losses()
                     break
         finally:
-            logger.close()
+            if logger is not None:
+                logger.close()
         return metrics
