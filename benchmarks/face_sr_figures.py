@@ -22,7 +22,7 @@ from PIL import Image
 
 from srgan_wgan.data.faces import bicubic_upscale, load_face_crops, make_lr
 from srgan_wgan.data.folders import scan_images
-from srgan_wgan.inference import FaceUpscaler, resolve_model_path
+from srgan_wgan.apps.face_sr.inference import FaceUpscaler, resolve_model_path
 from srgan_wgan.io.images import ImageData
 from srgan_wgan.io.weights import load_pretrained
 

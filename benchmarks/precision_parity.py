@@ -39,7 +39,7 @@ PAINT_MODELS = ("wikiart-64",)
 def _sr_outputs(model: str, hr: torch.Tensor, fp32: bool) -> tuple[torch.Tensor, float]:
     """8-bit-rounded SR outputs of ``model`` (as FaceUpscaler runs it) on the LR of ``hr``, and their PSNR-Y."""
     from srgan_wgan.data.faces import make_lr
-    from srgan_wgan.inference import FaceUpscaler
+    from srgan_wgan.apps.face_sr.inference import FaceUpscaler
     from srgan_wgan.metrics import psnr
 
     up = FaceUpscaler(model, device="cpu", fp32=fp32, tile=0)

@@ -276,7 +276,7 @@ def _set_layout(module: torch.nn.Module, channels_last: bool) -> None:
 
 
 def _upscaler(model: str | Path, device: torch.device, opts: dict[str, Any], tile: int) -> Any:
-    from srgan_wgan.inference import FaceUpscaler
+    from srgan_wgan.apps.face_sr.inference import FaceUpscaler
 
     kw = {"backend": "onnx"} if opts["backend"] == "onnx" else {}
     up = FaceUpscaler(model, device=str(device), fp32=opts["fp32"], tile=tile, **kw)

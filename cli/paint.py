@@ -9,7 +9,7 @@ import typer
 
 from srgan_wgan.errors import UserError
 from srgan_wgan.io.images import refuse_overwrite, write_output
-from srgan_wgan.losses.penalties import PENALTIES
+from srgan_wgan.losses.penalties import penalty_help
 from srgan_wgan.training import GANTrainConfig
 from srgan_wgan_cli._common import (
     AmpOpt,
@@ -90,7 +90,7 @@ def train(
     batch_size: Annotated[int, typer.Option(help="Batch size.")] = 64,
     resolution: Annotated[int, typer.Option(help="Training resolution (power of two).")] = 64,
     holdout: Annotated[float, typer.Option(help="Fraction per style held out for `paint eval` (never trained on).")] = 0.1,
-    penalty: Annotated[str, typer.Option(help=f"Critic regulariser: {', '.join(PENALTIES)}.")] = "gp",
+    penalty: Annotated[str, typer.Option(help=f"Critic regulariser: {penalty_help()}.")] = "gp",
     penalty_weight: Annotated[
         float | None, typer.Option(help="Penalty weight (default: gp/lp 10, r1 5; none for clip).")
     ] = None,

@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 
 from srgan_wgan.errors import UserError
-from srgan_wgan.losses.penalties import PENALTIES
+from srgan_wgan.losses.penalties import penalty_help
 from srgan_wgan.training import GANTrainConfig
 from srgan_wgan.version import __version__
 from srgan_wgan_cli._common import (
@@ -87,7 +87,7 @@ def train(
     perceptual: Annotated[float, typer.Option(help="VGG16 perceptual loss weight (gan stage).")] = 0.1,
     lpips: Annotated[float, typer.Option(help="LPIPS-vgg loss weight (gan stage).")] = 0.1,
     adv: Annotated[float, typer.Option(help="Adversarial loss weight (gan stage).")] = 0.005,
-    penalty: Annotated[str, typer.Option(help=f"Critic regulariser: {', '.join(PENALTIES)}.")] = "gp",
+    penalty: Annotated[str, typer.Option(help=f"Critic regulariser: {penalty_help()}.")] = "gp",
     penalty_weight: Annotated[float | None, typer.Option(help="Penalty weight (default: gp/lp 10, r1 5).")] = None,
     n_critic: Annotated[int, typer.Option(help="Critic steps per generator step (gan stage).")] = 1,
     critic_norm: Annotated[str, typer.Option(help="Critic normalisation: none, layer, group.")] = "none",
@@ -142,7 +142,6 @@ def train(
                   + (f" (x {framings} framings)" if framings > 1 else "")
                   + f" / {0 if val_crops is None else val_crops.images.shape[0]} validation faces under {data}")
     trainer = exp.build(run_dir, data=(train_crops, val_crops))
-    save_experiment(exp, run_dir)
     fit_with_progress(trainer, cfg.steps, f"sr train x{scale} {stage}", resume)
     out = trainer.export()
     console.print(f"release weights: {out}")
@@ -167,7 +166,7 @@ def finetune(
 ) -> None:
     """Fine-tune shipped face SR weights (generator and critic) on your faces, with early stopping on LPIPS."""
     from srgan_wgan.apps.face_sr import EarlyStopping, finetune_experiment
-    from srgan_wgan.inference import resolve_model_path
+    from srgan_wgan.apps.face_sr.inference import resolve_model_path
 
     setup_logging(verbose)
     path = resolve_model_path(source)
@@ -190,19 +189,6 @@ def finetune(
     console.print(f"best validation LPIPS-alex {stopper.best:.4f}; weights: {run_dir / 'best'}")
 
 
-def save_experiment(exp: object, run_dir: Path) -> None:
-    """Write the run's experiment config as ``experiment.json`` (read back by ``sr export``)."""
-    from dataclasses import asdict
-
-    from srgan_wgan.io.atomic import atomic_write
-    from srgan_wgan.utils.distributed import is_main_process
-
-    if not is_main_process():  # torchrun: rank 0 writes the run folder
-        return
-    with atomic_write(run_dir / "experiment.json") as tmp:
-        tmp.write_text(json.dumps(asdict(exp), indent=1, default=list))
-
-
 @app.command()
 def export(
     run_dir: Annotated[Path | None, typer.Option(help="Run folder with resume.pt and experiment.json.")] = None,
@@ -215,7 +201,7 @@ def export(
     """Write release weights (EMA generator, raw generator, critic) from a run's latest checkpoint; with --onnx also
     (or, with --model, only) the generator as ONNX."""
     from srgan_wgan.apps.face_sr import export_run
-    from srgan_wgan.inference import resolve_model_path
+    from srgan_wgan.apps.face_sr.inference import resolve_model_path
     from srgan_wgan.io.images import refuse_overwrite
 
     if (run_dir is None) == (model is None):
@@ -258,7 +244,8 @@ def evaluate(
     from rich.table import Table
 
     from srgan_wgan.apps.face_sr import evaluate_sr
-    from srgan_wgan.data.faces import load_face_crops, split_by_hash
+    from srgan_wgan.data.faces import load_face_crops
+    from srgan_wgan.data.splits import split_by_hash
     from srgan_wgan.data.folders import scan_images
     from srgan_wgan.io.weights import load_pretrained
     from srgan_wgan.utils.device import resolve_device
@@ -266,7 +253,7 @@ def evaluate(
     setup_logging()
     if hr_size < 64:
         raise UserError(f"--hr-size must be at least 64 (LPIPS-alex needs it), got {hr_size}")
-    from srgan_wgan.inference import resolve_model_path
+    from srgan_wgan.apps.face_sr.inference import resolve_model_path
 
     dev = resolve_device(device)
     path = resolve_model_path(model)
@@ -340,7 +327,7 @@ def upscale(
     from rich.markup import escape
 
     from srgan_wgan.data.folders import IMAGE_EXTENSIONS, scan_images
-    from srgan_wgan.inference import FaceUpscaler
+    from srgan_wgan.apps.face_sr.inference import FaceUpscaler
     from srgan_wgan.io.images import read_image, write_image
 
     setup_logging(verbose)

@@ -15,7 +15,7 @@ from PIL import Image
 
 
 def main(argv: list[str] | None = None) -> np.ndarray:
-    from srgan_wgan.data.faces import split_by_hash
+    from srgan_wgan.data.splits import split_by_hash
     from srgan_wgan.data.folders import scan_images
     from srgan_wgan.data.face_align import FaceDetector
 

@@ -17,7 +17,7 @@ _LAZY: dict[str, str] = {
     "CondGeneratorConfig": "srgan_wgan.archs",
     "ConvCritic": "srgan_wgan.archs",
     "CriticConfig": "srgan_wgan.archs",
-    "FaceUpscaler": "srgan_wgan.inference",
+    "FaceUpscaler": "srgan_wgan.apps.face_sr",
     "GANTask": "srgan_wgan.training",
     "GANTrainConfig": "srgan_wgan.training",
     "GANTrainer": "srgan_wgan.training",

@@ -18,7 +18,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from srgan_wgan.losses.perceptual import pooled_features
+from srgan_wgan.archs.backbones import pooled_features
 
 log = logging.getLogger("srgan_wgan")
 
@@ -114,7 +114,7 @@ class StyleProbe:
     taps: tuple[int, ...] = (22, 29)  # ReLU after conv4_3 and conv5_3 in torchvision's vgg16().features
 
     def __init__(self, device: str | torch.device = "cpu", resolution: int = 64) -> None:
-        from srgan_wgan.losses.perceptual import IMAGENET_MEAN, IMAGENET_STD, load_backbone_features
+        from srgan_wgan.archs.backbones import IMAGENET_MEAN, IMAGENET_STD, load_backbone_features
 
         self.device = torch.device(device)
         self.features = load_backbone_features("vgg16").to(self.device)

@@ -130,7 +130,7 @@ def test_sr_eval_split_matches_training_split(tmp_path, styles, shared_dir) -> N
     import json
 
     from srgan_wgan.archs import SRResNet
-    from srgan_wgan.data.faces import split_by_hash
+    from srgan_wgan.data.splits import split_by_hash
     from srgan_wgan.data.folders import scan_images
     from srgan_wgan.io.weights import save_pretrained
 

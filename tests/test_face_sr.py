@@ -14,7 +14,8 @@ from PIL import Image
 
 from srgan_wgan.apps.face_sr import SRExperiment, SRLossWeights, evaluate_sr
 from srgan_wgan.archs import SRResNet
-from srgan_wgan.data.faces import bicubic_upscale, make_lr, split_by_hash
+from srgan_wgan.data.faces import bicubic_upscale, make_lr
+from srgan_wgan.data.splits import split_by_hash
 from srgan_wgan.errors import ConfigError, UserError
 from srgan_wgan.metrics import psnr, rgb_to_y, ssim
 from srgan_wgan.training import GANTrainConfig
@@ -285,3 +286,23 @@ def test_experiment_round_trips_through_a_dict_and_refuses_unknown_keys(face_fol
     assert replace_nested(exp, {"train.steps": 7, "scale": 8}).train.steps == 7
     with pytest.raises(ConfigError, match="unknown key.*bogus"):
         from_dict(SRExperiment, {**raw, "bogus": 1})
+
+
+def test_a_library_only_run_is_exported_and_fine_tuned(tmp_path, face_folder) -> None:
+    """No CLI: build + fit writes experiment.json itself, export_run rebuilds the release from the run folder alone,
+    and finetune_experiment continues from that release."""
+    from srgan_wgan.apps.face_sr import export_run, finetune_experiment
+    from srgan_wgan.io.weights import load_pretrained
+
+    trainer = small_experiment(face_folder, steps=2).build(tmp_path / "run", tensorboard=False)
+    trainer.fit()
+    assert json.loads((tmp_path / "run" / "experiment.json").read_text())["kind"] == "SRExperiment"
+    assert export_run(tmp_path / "run", tmp_path / "release") == 2
+    G = load_pretrained(tmp_path / "release" / "generator.safetensors")
+    assert torch.equal(G.state_dict()["conv_first.weight"], trainer.G.state_dict()["conv_first.weight"])
+    ft = finetune_experiment(tmp_path / "release", str(face_folder), steps=2, stage="fidelity", device="cpu", amp="off")
+    tuned = ft.build(tmp_path / "ft", tensorboard=False)
+    assert torch.equal(tuned.G.state_dict()["conv_first.weight"], G.state_dict()["conv_first.weight"])
+    tuned.fit()
+    assert not torch.equal(tuned.G.state_dict()["conv_first.weight"], G.state_dict()["conv_first.weight"])
+    assert export_run(tmp_path / "ft", tmp_path / "ft_release") == 2

@@ -14,7 +14,7 @@ from PIL import Image
 
 from srgan_wgan.archs import SRResNet
 from srgan_wgan.errors import UserError, WeightsError
-from srgan_wgan.inference import FaceUpscaler, resolve_model_path
+from srgan_wgan.apps.face_sr.inference import FaceUpscaler, resolve_model_path
 from srgan_wgan.io.images import read_image, write_image
 from srgan_wgan.io.weights import save_pretrained
 

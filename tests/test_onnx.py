@@ -35,7 +35,7 @@ def _inputs() -> list[np.ndarray]:
 
 @pytest.mark.parametrize("name", SR_MODELS)
 def test_every_shipped_sr_model_matches_pytorch(name: str) -> None:
-    from srgan_wgan.inference import FaceUpscaler
+    from srgan_wgan.apps.face_sr.inference import FaceUpscaler
 
     ref = FaceUpscaler(name, device="cpu", fp32=True, tile=0)
     onx = FaceUpscaler(name, backend="onnx", tile=0)
@@ -75,7 +75,7 @@ def test_onnx_file_carries_the_release_header(tmp_path) -> None:
 
 
 def test_wrong_files_are_one_line_weights_errors(tmp_path) -> None:
-    from srgan_wgan.inference import FaceUpscaler
+    from srgan_wgan.apps.face_sr.inference import FaceUpscaler
 
     paint = export_onnx(ROOT / "weights" / "wikiart-64" / "generator.safetensors", tmp_path / "p.onnx")
     with pytest.raises(WeightsError, match="holds a CondGenerator, expected a SRResNet"):

@@ -184,7 +184,8 @@ def painting_folder(tmp_path) -> Path:
 def test_paint_eval_reports_every_metric(model, painting_folder, tmp_path, shared_dir) -> None:
     import json
 
-    from srgan_wgan.apps.paint import scan_class_folders, split_classes
+    from srgan_wgan.apps.paint import split_classes
+    from srgan_wgan.data.folders import scan_class_folders
 
     for style in STYLES:  # unreadable files are skipped and not counted as training paintings
         for i in range(3):

@@ -405,7 +405,8 @@ def test_paint_export_of_an_earlier_checkpoint_copy(colour_folder, tmp_path) -> 
 # ---- the validation split and several models ---------------------------------------------------------------------
 
 def test_validation_split_lies_inside_the_training_split(colour_folder) -> None:
-    from srgan_wgan.apps.paint import eval_split, scan_class_folders, split_classes
+    from srgan_wgan.apps.paint import eval_split, split_classes
+    from srgan_wgan.data.folders import scan_class_folders
 
     files = scan_class_folders(colour_folder)
     train, test = split_classes(files, 0.2)

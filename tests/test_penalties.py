@@ -150,3 +150,32 @@ def test_wasserstein_losses() -> None:
     d_real, d_fake = torch.tensor([1.0, 3.0]), torch.tensor([-1.0, 0.0])
     assert critic_wasserstein_loss(d_real, d_fake).item() == pytest.approx(-0.5 - 2.0)
     assert generator_wasserstein_loss(d_fake).item() == pytest.approx(0.5)
+
+
+def test_a_penalty_registered_from_outside_the_package_trains(tmp_path) -> None:
+    """Adding a penalty touches one place: a spec in the registry. Validation, defaults, help and the engine
+    pick it up (here a zero-centred penalty on fakes, 'R2', registered by this test file)."""
+    from srgan_wgan.errors import ConfigError
+    from srgan_wgan.losses.penalties import PENALTY_REGISTRY, PenaltySpec, input_gradient, penalty_help, register_penalty
+    from srgan_wgan.training import GANTrainConfig
+    from test_engine import tiny
+
+    calls: list[int] = []
+
+    def r2(critic_fn, real, fake, *, generator=None, scale=None):
+        calls.append(real.shape[0])
+        return input_gradient(critic_fn, fake, scale).pow(2).sum(dim=1).mean()
+
+    register_penalty(PenaltySpec("toy-r2", "zero-centred penalty on fakes", r2, default_weight=2.0, per_sample=True))
+    try:
+        assert GANTrainConfig(penalty="toy-r2").resolved_penalty_weight == 2.0
+        assert "toy-r2 (zero-centred penalty on fakes)" in penalty_help()
+        with pytest.raises(ConfigError, match="BatchNorm"):
+            GANTrainConfig(penalty="toy-r2").validate(critic_norm="batch")
+        trainer = tiny(2, penalty="toy-r2").build(tmp_path / "run", tensorboard=False)
+        metrics = trainer.fit()
+        assert len(calls) == 2 * trainer.config.n_critic and metrics["critic/penalty"] > 0
+    finally:
+        del PENALTY_REGISTRY["toy-r2"]
+    with pytest.raises(ConfigError, match="unknown penalty 'toy-r2'"):
+        GANTrainConfig(penalty="toy-r2").validate()

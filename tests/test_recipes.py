@@ -49,7 +49,7 @@ def test_config_sets_options_and_flags_override(tmp_path) -> None:
            "--steps", "2"]
     out = subprocess.run(cmd, capture_output=True, text=True, timeout=300)
     assert out.returncode == 0, out.stderr
-    exp = json.loads((run / "experiment.json").read_text())
+    exp = json.loads((run / "experiment.json").read_text())["experiment"]
     assert (exp["scale"], exp["hr_size"], exp["num_feat"], exp["train"]["steps"]) == (4, 32, 8, 2)
 
     recipe.write_text(f'data = "{faces}"\nscael = 4\n')

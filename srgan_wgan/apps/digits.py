@@ -19,40 +19,11 @@ from torch import nn
 
 from srgan_wgan.archs import CondGenerator, CondGeneratorConfig, ConvCritic, CriticConfig
 from srgan_wgan.data.toy import TensorClassDataset, load_digits_tensor
-from srgan_wgan.training import GANTask, GANTrainConfig, GANTrainer
+from srgan_wgan.training import GANTrainConfig, GANTrainer
+from srgan_wgan.training.tasks import ClassConditionalTask
 from srgan_wgan.utils.seed import seed_everything
 
 RESOLUTION = 16
-
-
-class ClassConditionalTask(GANTask):
-    """Batches are ``(images, labels)``; fixed-latent sample grids show every class."""
-
-    def __init__(self, class_names: list[str], grid_per_class: int = 8, seed: int = 1234) -> None:
-        self.class_names = class_names
-        n = len(class_names)
-        g = torch.Generator().manual_seed(seed)
-        self._labels = torch.arange(n).repeat_interleave(grid_per_class)
-        self._z: torch.Tensor | None = None
-        self._noise: list[torch.Tensor] = []
-        self._z_gen = g
-        self.grid_per_class = grid_per_class
-
-    @torch.no_grad()
-    def samples(self, generator: nn.Module, device: torch.device) -> torch.Tensor:
-        if self._z is None:
-            self._z = torch.randn(self._labels.shape[0], generator.z_dim, generator=self._z_gen)
-            if hasattr(generator, "draw_noise"):
-                self._noise = generator.draw_noise(self._labels.shape[0], self._z_gen)
-        was_training = generator.training
-        generator.eval()
-        z, y = self._z.to(device), self._labels.to(device)
-        out = generator(z, y, noise=[m.to(device) for m in self._noise]) if self._noise else generator(z, y)
-        generator.train(was_training)
-        return out
-
-    def release_extra(self) -> dict[str, Any]:
-        return {"class_names": self.class_names, "value_range": [-1, 1]}
 
 
 @dataclass

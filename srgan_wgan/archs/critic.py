@@ -37,7 +37,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from srgan_wgan.errors import ConfigError
-from srgan_wgan.losses.perceptual import IMAGENET_MEAN, IMAGENET_STD, load_backbone_features, pooled_features
+from srgan_wgan.archs.backbones import IMAGENET_MEAN, IMAGENET_STD, load_backbone_features, pooled_features
 
 CRITIC_NORMS: tuple[str, ...] = ("none", "layer", "group", "batch")
 CRITIC_CONDS: tuple[str, ...] = ("none", "image", "class")

@@ -18,20 +18,10 @@ from PIL import Image
 from torch.utils.data import Dataset
 
 from srgan_wgan.data.folders import read_rgb, scan_images
+from srgan_wgan.data.splits import split_by_hash
 from srgan_wgan.errors import UserError
 
 log = logging.getLogger("srgan_wgan")
-
-
-def split_by_hash(files: list[Path], val_fraction: float, salt: str = "") -> tuple[list[Path], list[Path]]:
-    """Deterministic train/val split by a hash of each file name (stable when files are added or removed).
-
-    A different ``salt`` draws an independent split (e.g. a validation split inside a training split)."""
-    train, val = [], []
-    for f in files:
-        h = int.from_bytes(hashlib.blake2b((salt + f.name).encode(), digest_size=8).digest(), "little")
-        (val if (h % 10_000) < val_fraction * 10_000 else train).append(f)
-    return train, val
 
 
 def centre_crop_resize(im: Image.Image, size: int, crop_fraction: float = 1.0) -> np.ndarray:

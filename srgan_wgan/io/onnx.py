@@ -146,8 +146,9 @@ def export_onnx(model: nn.Module | str | os.PathLike[str], out_path: str | os.Pa
 def onnx_cache_dir() -> Path:
     """Where releases given to the onnx backend are exported: ``$SRGAN_WGAN_CACHE/onnx``, default
     ``~/.cache/srgan_wgan/onnx``."""
-    root = os.environ.get("SRGAN_WGAN_CACHE")
-    return (Path(root) if root else Path.home() / ".cache" / "srgan_wgan") / "onnx"
+    from srgan_wgan.io.hub import search_paths
+
+    return search_paths("onnx")[0]
 
 
 def onnx_cache_path(weights: str | os.PathLike[str]) -> Path:

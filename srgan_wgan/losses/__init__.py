@@ -3,11 +3,15 @@
 from srgan_wgan.losses.adversarial import critic_wasserstein_loss, generator_wasserstein_loss
 from srgan_wgan.losses.penalties import (
     PENALTIES,
+    PENALTY_REGISTRY,
+    PenaltySpec,
     clip_weights,
+    get_penalty,
     gradient_penalty,
     input_gradient,
     lipschitz_penalty,
     r1_penalty,
+    register_penalty,
 )
 
 __all__ = [
@@ -19,4 +23,8 @@ __all__ = [
     "input_gradient",
     "lipschitz_penalty",
     "r1_penalty",
+    "PENALTY_REGISTRY",
+    "PenaltySpec",
+    "get_penalty",
+    "register_penalty",
 ]

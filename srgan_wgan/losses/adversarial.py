@@ -19,7 +19,3 @@ def generator_wasserstein_loss(d_fake: torch.Tensor) -> torch.Tensor:
     """Generator loss ``-mean(D(fake))`` (to be minimised), computed in fp32."""
     return -d_fake.float().mean()
 
-
-def drift_penalty(d_real: torch.Tensor) -> torch.Tensor:
-    """ProGAN's drift term ``mean(D(real)^2)`` that keeps critic outputs near zero (weighted ~1e-3)."""
-    return d_real.float().pow(2).mean()

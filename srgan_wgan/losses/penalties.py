@@ -15,19 +15,25 @@ Mixed precision follows PyTorch's AMP recipe: when the critic output is produced
 ``GradScaler``, pass ``scale=scaler.get_scale()``; the output is multiplied by it before
 ``torch.autograd.grad`` (so small fp16 gradients do not underflow) and the gradient divided by it afterwards.
 The norm itself is always computed in fp32.
+
+Every regulariser is one :class:`PenaltySpec` in one registry (:data:`PENALTY_REGISTRY`): its function, default
+weight, whether it is per sample (no BatchNorm critic), its default optimiser, a post-step hook and a check of the
+config. The training config's validation, the engine and the CLI help all read the registry, so adding a penalty
+is one :func:`register_penalty` call, from inside the package or outside it.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from typing import Any
 
 import torch
 from torch import nn
 
-CriticFn = Callable[[torch.Tensor], torch.Tensor]
+from srgan_wgan.errors import ConfigError
 
-PENALTIES: tuple[str, ...] = ("gp", "lp", "r1", "clip", "none")
-"""Names accepted by the training config's ``penalty`` field."""
+CriticFn = Callable[[torch.Tensor], torch.Tensor]
 
 DEFAULT_EPS: float = 1e-12
 
@@ -117,3 +123,85 @@ def clip_weights(module: nn.Module | Iterable[nn.Parameter], clip_value: float) 
     params = module.parameters() if isinstance(module, nn.Module) else module
     for p in params:
         p.clamp_(-clip_value, clip_value)
+
+
+# ---- the registry ------------------------------------------------------------------------------------------------
+PenaltyFn = Callable[..., torch.Tensor]
+"""``fn(critic_fn, real, fake, *, generator, scale) -> unweighted scalar (fp32)``."""
+
+
+@dataclass(frozen=True)
+class PenaltySpec:
+    """One critic regulariser, as the config, the engine and the CLI see it.
+
+    Attributes:
+        name: the value of ``--penalty`` / ``GANTrainConfig.penalty``.
+        description: a few words for help texts and errors.
+        fn: the penalty term, or ``None`` for regularisers that act after the step (clipping) or none at all.
+        default_weight: the weight when the config gives none.
+        per_sample: it penalises per-sample input gradients, so the critic must not couple samples (no BatchNorm).
+        optimizer: the default optimiser of critic and generator (``adam`` or ``rmsprop``).
+        post_step: called as ``post_step(critic, config)`` after every critic update (e.g. clip the weights).
+        check: called as ``check(config)`` during validation; raise :class:`ConfigError` on impossible settings.
+    """
+
+    name: str
+    description: str
+    fn: PenaltyFn | None = None
+    default_weight: float = 0.0
+    per_sample: bool = False
+    optimizer: str = "adam"
+    post_step: Callable[[nn.Module, Any], None] | None = None
+    check: Callable[[Any], None] | None = None
+
+
+PENALTY_REGISTRY: dict[str, PenaltySpec] = {}
+
+
+def register_penalty(spec: PenaltySpec, replace: bool = False) -> PenaltySpec:
+    """Add ``spec`` to the registry (``replace=True`` to redefine a name)."""
+    if spec.name in PENALTY_REGISTRY and not replace:
+        raise ValueError(f"penalty {spec.name!r} is already registered")
+    PENALTY_REGISTRY[spec.name] = spec
+    return spec
+
+
+def get_penalty(name: str) -> PenaltySpec:
+    """The registered spec of ``name``; :class:`ConfigError` naming the choices otherwise."""
+    try:
+        return PENALTY_REGISTRY[name]
+    except KeyError:
+        raise ConfigError(f"unknown penalty {name!r}; choose one of {', '.join(PENALTY_REGISTRY)}") from None
+
+
+def penalty_help() -> str:
+    """``gp (two-sided gradient penalty), ...`` for help texts."""
+    return ", ".join(f"{s.name} ({s.description})" for s in PENALTY_REGISTRY.values())
+
+
+def _r1(critic_fn: CriticFn, real: torch.Tensor, fake: torch.Tensor, *, generator: torch.Generator | None = None,
+        scale: float | None = None) -> torch.Tensor:
+    return r1_penalty(critic_fn, real, scale=scale)
+
+
+def _clip_after_step(critic: nn.Module, config: Any) -> None:
+    clip_weights(critic, config.clip_value)
+
+
+def _check_clip(config: Any) -> None:
+    if config.penalty_weight not in (None, 0, 0.0):
+        raise ConfigError("penalty 'clip' (weight clipping) takes no penalty weight: drop --penalty-weight, "
+                          "or choose --penalty gp/lp/r1")
+    if config.clip_value <= 0:
+        raise ConfigError(f"clip value must be > 0, got {config.clip_value}")
+
+
+register_penalty(PenaltySpec("gp", "two-sided gradient penalty", gradient_penalty, 10.0, per_sample=True))
+register_penalty(PenaltySpec("lp", "one-sided Lipschitz penalty", lipschitz_penalty, 10.0, per_sample=True))
+register_penalty(PenaltySpec("r1", "zero-centred penalty on reals", _r1, 5.0, per_sample=True))
+register_penalty(PenaltySpec("clip", "weight clipping", None, 0.0, optimizer="rmsprop", post_step=_clip_after_step,
+                             check=_check_clip))
+register_penalty(PenaltySpec("none", "no regulariser"))
+
+PENALTIES: tuple[str, ...] = tuple(PENALTY_REGISTRY)
+"""The built-in names (the registry may hold more)."""

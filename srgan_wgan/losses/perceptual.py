@@ -1,95 +1,23 @@
-"""VGG16 perceptual loss and LPIPS, both on genuine ImageNet backbones read from local files.
-
-Backbone files (``vgg16_features.pth`` / ``alexnet_features.pth``: torchvision ``features`` state dicts) are
-found, in order, in ``$SRGAN_WGAN_BACKBONES``, the development data folder (``../shared/weights/backbones``, or
-``$SRGAN_WGAN_SHARED/weights/backbones``) and ``~/.cache/srgan_wgan/backbones``; failing that torchvision's normal download is tried (needs internet). A
-random backbone is never used: if none can be had, a :class:`~srgan_wgan.errors.WeightsError` says so.
-"""
+"""VGG16 perceptual loss and LPIPS, both on genuine ImageNet backbones (:mod:`srgan_wgan.archs.backbones`)."""
 
 from __future__ import annotations
 
 import logging
-import os
 import warnings
-from pathlib import Path
 
 import torch
 import torch.nn.functional as F
 from torch import nn
 
-from srgan_wgan.errors import WeightsError
+from srgan_wgan.archs.backbones import IMAGENET_MEAN, IMAGENET_STD, load_backbone_features
 
 log = logging.getLogger("srgan_wgan")
-
-IMAGENET_MEAN = (0.485, 0.456, 0.406)
-IMAGENET_STD = (0.229, 0.224, 0.225)
 
 VGG16_CONV_INDEX: dict[str, int] = {
     "conv1_1": 0, "conv1_2": 2, "conv2_1": 5, "conv2_2": 7, "conv3_1": 10, "conv3_2": 12, "conv3_3": 14,
     "conv4_1": 17, "conv4_2": 19, "conv4_3": 21, "conv5_1": 24, "conv5_2": 26, "conv5_3": 28,
 }
 """Index of each conv layer in ``torchvision.models.vgg16().features`` (features are taken before its ReLU)."""
-
-
-def backbone_search_paths() -> list[Path]:
-    """Folders searched for backbone files, in order: ``$SRGAN_WGAN_BACKBONES``; the development data folder
-    (``$SRGAN_WGAN_SHARED/weights/backbones`` when that variable is set, else ``../shared/weights/backbones`` beside
-    the checkout or the working directory); ``~/.cache/srgan_wgan/backbones``."""
-    paths = []
-    if os.environ.get("SRGAN_WGAN_BACKBONES"):
-        paths.append(Path(os.environ["SRGAN_WGAN_BACKBONES"]))
-    if os.environ.get("SRGAN_WGAN_SHARED"):
-        shared = [Path(os.environ["SRGAN_WGAN_SHARED"])]
-    else:
-        shared = [parent / "shared" for parent in (Path(__file__).resolve().parents[3], Path.cwd().parent)]
-    paths += [s / "weights" / "backbones" for s in shared]
-    paths.append(Path.home() / ".cache" / "srgan_wgan" / "backbones")
-    return paths
-
-
-def load_backbone_features(name: str) -> nn.Sequential:
-    """ImageNet ``features`` of torchvision's ``vgg16`` or ``alexnet``, frozen, in eval mode."""
-    import torchvision
-
-    builders = {"vgg16": torchvision.models.vgg16, "alexnet": torchvision.models.alexnet}
-    if name not in builders:
-        raise ValueError(f"unknown backbone {name!r}")
-    features = builders[name](weights=None).features
-    for folder in backbone_search_paths():
-        path = folder / f"{name}_features.pth"
-        if path.is_file():
-            state = torch.load(path, map_location="cpu", weights_only=True)
-            state = {k.removeprefix("features."): v for k, v in state.items()}
-            features.load_state_dict(state)
-            break
-    else:
-        try:
-            enum = {"vgg16": torchvision.models.VGG16_Weights, "alexnet": torchvision.models.AlexNet_Weights}[name]
-            features = builders[name](weights=enum.IMAGENET1K_V1).features
-        except Exception as exc:  # noqa: BLE001 - offline: explain where to put the file
-            raise WeightsError(
-                f"ImageNet {name} weights not found: put {name}_features.pth in $SRGAN_WGAN_BACKBONES or "
-                f"~/.cache/srgan_wgan/backbones, or allow torchvision to download ({type(exc).__name__})"
-            ) from exc
-    return features.eval().requires_grad_(False)
-
-
-def pooled_features(features: nn.Sequential, x: torch.Tensor, taps: tuple[int, ...], mean: torch.Tensor,
-                    std: torch.Tensor) -> torch.Tensor:
-    """ImageNet-normalise ``x`` (RGB in ``[0, 1]``), run ``features`` up to the last tap and concatenate the
-    global-average-pooled outputs of the layers at indices ``taps``.
-
-    Shape:
-        - x: ``(B, 3, H, W)``; mean, std: ``(1, 3, 1, 1)``
-        - output: ``(B, sum of the tapped layers' channels)``
-    """
-    h = (x - mean) / std
-    pooled = []
-    for i, layer in enumerate(features[: max(taps) + 1]):
-        h = layer(h)
-        if i in taps:
-            pooled.append(h.mean((2, 3)))
-    return torch.cat(pooled, 1)
 
 
 class VGGPerceptualLoss(nn.Module):

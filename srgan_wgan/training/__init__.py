@@ -1,6 +1,7 @@
 """The shared training engine and its configuration."""
 
-from srgan_wgan.training.config import AMP_MODES, DEFAULT_PENALTY_WEIGHT, OPTIMIZERS, GANTrainConfig
-from srgan_wgan.training.engine import GANTask, GANTrainer
+from srgan_wgan.training.config import AMP_MODES, OPTIMIZERS, GANTrainConfig
+from srgan_wgan.training.engine import GANTrainer
+from srgan_wgan.training.tasks import GANTask
 
-__all__ = ["AMP_MODES", "DEFAULT_PENALTY_WEIGHT", "GANTask", "GANTrainConfig", "GANTrainer", "OPTIMIZERS"]
+__all__ = ["AMP_MODES", "GANTask", "GANTrainConfig", "GANTrainer", "OPTIMIZERS"]

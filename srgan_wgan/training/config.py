@@ -6,15 +6,14 @@ Validation happens before anything is built or written, so an impossible config 
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, field
+from dataclasses import dataclass
+from typing import ClassVar
 
 from srgan_wgan.errors import ConfigError
-from srgan_wgan.losses.penalties import PENALTIES
+from srgan_wgan.losses.penalties import get_penalty
 from srgan_wgan.utils.precision import AMP_MODES
-OPTIMIZERS: tuple[str, ...] = ("adam", "rmsprop")
 
-DEFAULT_PENALTY_WEIGHT: dict[str, float] = {"gp": 10.0, "lp": 10.0, "r1": 5.0, "clip": 0.0, "none": 0.0}
-"""lambda for gp/lp (Gulrajani 2017), gamma/2 with gamma = 10 for r1 (Mescheder 2018)."""
+OPTIMIZERS: tuple[str, ...] = ("adam", "rmsprop")
 
 
 @dataclass
@@ -33,7 +32,6 @@ class GANTrainConfig:
     penalty_weight: float | None = None
     penalty_every: int = 1
     clip_value: float = 0.01
-    drift: float = 0.0
     adv_weight: float = 1.0
     aux_class_weight: float = 0.0
     """AC-GAN term (needs a critic with an auxiliary classifier): the critic's class head learns the real images'
@@ -66,12 +64,16 @@ class GANTrainConfig:
     compile_generator: bool = False
     deterministic: bool = False
     diffaug: str = ""
-    extra: dict[str, object] = field(default_factory=dict)
+
+    RETIRED_FIELDS: ClassVar[tuple[str, ...]] = ("drift", "extra")
+    """Keys of earlier versions (never used), dropped when an old run folder's config is read."""
 
     # ---- resolved values -------------------------------------------------------------------------------
     @property
     def resolved_penalty_weight(self) -> float:
-        return DEFAULT_PENALTY_WEIGHT[self.penalty] if self.penalty_weight is None else float(self.penalty_weight)
+        if self.penalty_weight is not None:
+            return float(self.penalty_weight)
+        return get_penalty(self.penalty).default_weight
 
     def resolved_fused(self, device_type: str) -> bool:
         """Fused Adam/RMSProp kernels: on by default on CUDA."""
@@ -81,7 +83,7 @@ class GANTrainConfig:
     def resolved_optimizer(self) -> str:
         if self.optimizer is not None:
             return self.optimizer
-        return "rmsprop" if self.penalty == "clip" else "adam"
+        return get_penalty(self.penalty).optimizer
 
     @property
     def resolved_lr_g(self) -> float:
@@ -108,20 +110,14 @@ class GANTrainConfig:
         """Raise :class:`ConfigError` on unknown names or impossible combinations."""
         if self.lr_schedule not in ("constant", "cosine"):
             raise ConfigError(f"unknown lr schedule {self.lr_schedule!r}; choose constant or cosine")
-        if self.penalty not in PENALTIES:
-            raise ConfigError(f"unknown penalty {self.penalty!r}; choose one of {', '.join(PENALTIES)}")
+        spec = get_penalty(self.penalty)
         if self.amp not in AMP_MODES:
             raise ConfigError(f"unknown amp mode {self.amp!r}; choose one of {', '.join(AMP_MODES)}")
         if self.optimizer is not None and self.optimizer not in OPTIMIZERS:
             raise ConfigError(f"unknown optimizer {self.optimizer!r}; choose one of {', '.join(OPTIMIZERS)}")
-        if self.penalty == "clip" and self.penalty_weight not in (None, 0, 0.0):
-            raise ConfigError(
-                "penalty 'clip' (weight clipping) takes no penalty weight: drop --penalty-weight, "
-                "or choose --penalty gp/lp/r1"
-            )
-        if self.penalty == "clip" and self.clip_value <= 0:
-            raise ConfigError(f"clip value must be > 0, got {self.clip_value}")
-        if critic_norm == "batch" and self.penalty in ("gp", "lp", "r1"):
+        if spec.check is not None:
+            spec.check(self)
+        if critic_norm == "batch" and spec.per_sample:
             raise ConfigError(
                 f"a BatchNorm critic cannot be trained with the per-sample penalty {self.penalty!r} "
                 "(batch statistics couple the samples); use critic norm 'layer', 'group' or 'none'"

@@ -22,7 +22,6 @@ import copy
 import logging
 import time
 from collections.abc import Callable, Iterator
-from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
@@ -31,97 +30,32 @@ import torch.nn.functional as F
 from torch import nn
 from torch.utils.data import DataLoader, Dataset
 
+from srgan_wgan.data.sampler import ResumableBatchSampler
 from srgan_wgan.errors import ConfigError, UserError
-from srgan_wgan.io.weights import FINETUNE_DTYPE, save_pretrained
-from srgan_wgan.losses.adversarial import critic_wasserstein_loss, drift_penalty, generator_wasserstein_loss
-from srgan_wgan.losses.penalties import clip_weights, gradient_penalty, lipschitz_penalty, r1_penalty
-from srgan_wgan.training.checkpoint import RESUME_FILE, load_resume_state, save_resume_state
+from srgan_wgan.losses.adversarial import critic_wasserstein_loss, generator_wasserstein_loss
+from srgan_wgan.losses.penalties import get_penalty
+from srgan_wgan.training.checkpoint import (
+    RESUME_FILE,
+    export_release_state,
+    load_resume_state,
+    restore_trainer_state,
+    save_resume_state,
+    trainer_state,
+)
 from srgan_wgan.training.config import GANTrainConfig
 from srgan_wgan.training.diffaug import diff_augment, parse_policy
 from srgan_wgan.training.ema import make_ema, update_ema
 from srgan_wgan.training.logging import RunLogger
-from srgan_wgan.data.sampler import ResumableBatchSampler
+from srgan_wgan.training.optim import make_optimizer, param_groups
+from srgan_wgan.training.tasks import GANTask
 from srgan_wgan.utils.device import resolve_device
 from srgan_wgan.utils.distributed import init_distributed
 from srgan_wgan.utils.precision import default_channels_last, resolve_amp
-from srgan_wgan.utils.seed import capture_rng_state, enable_determinism, restore_rng_state
-from srgan_wgan.version import __version__
+from srgan_wgan.utils.seed import enable_determinism
 
 log = logging.getLogger("srgan_wgan")
 
 StepCallback = Callable[[int, int, dict[str, float]], None]
-
-
-class GANTask:
-    """How an application feeds the engine. Override what differs; defaults suit class-conditional GANs."""
-
-    def prepare(self, batch: Any, device: torch.device) -> tuple[torch.Tensor, torch.Tensor | None]:
-        """Turn a collated batch into ``(real_images, condition)`` on ``device``."""
-        images, cond = batch
-        return images.to(device, non_blocking=True), cond.to(device, non_blocking=True)
-
-    def generate(
-        self, generator: nn.Module, real: torch.Tensor, cond: torch.Tensor | None, noise: torch.Generator
-    ) -> torch.Tensor:
-        """Produce fakes matching ``real`` (same batch size, same condition)."""
-        z = torch.randn(real.shape[0], generator.z_dim, generator=noise, device=real.device)
-        maps = generator.draw_noise(real.shape[0], noise, real.device) if hasattr(generator, "draw_noise") else []
-        if not maps:
-            return generator(z, cond)
-        return generator(z, cond, noise=maps)  # per-pixel noise from the engine's seeded stream (resumable)
-
-    def generator_losses(
-        self, fake: torch.Tensor, real: torch.Tensor, cond: torch.Tensor | None
-    ) -> dict[str, torch.Tensor]:
-        """Extra (already weighted) generator losses, e.g. L1 and perceptual terms for super-resolution."""
-        return {}
-
-    def samples(self, generator: nn.Module, device: torch.device) -> torch.Tensor | None:
-        """A fixed grid of generated images in ``[-1, 1]`` for the run folder, or ``None``."""
-        return None
-
-    def release_extra(self) -> dict[str, Any]:
-        """Metadata stored in the release weights (class names, scale, value range, ...)."""
-        return {}
-
-
-def export_release_state(state: dict[str, Any], G: nn.Module, D: nn.Module | None, extra: dict[str, Any],
-                         out_dir: str | Path) -> int:
-    """Write release weights from a resume ``state`` (as :meth:`GANTrainer.export` does from a live run), loading
-    its tensors into the freshly built ``G`` (and ``D``); no trainer and no data needed. Returns the state's step."""
-    out = Path(out_dir)
-    extra = {**extra, "step": int(state["step"])}
-    G.load_state_dict(state.get("G_ema", state["G"]))
-    save_pretrained(G, out / "generator.safetensors", {**extra, "ema": "G_ema" in state})
-    G.load_state_dict(state["G"])
-    save_pretrained(G, out / "generator_raw.safetensors", {**extra, "ema": False}, dtype=FINETUNE_DTYPE)
-    if D is not None and "D" in state:
-        D.load_state_dict(state["D"])
-        save_pretrained(D, out / "critic.safetensors", extra, dtype=FINETUNE_DTYPE)
-    return int(state["step"])
-
-
-def _make_optimizer(name: str, params: Any, lr: float, betas: tuple[float, float], fused: bool = False
-                    ) -> torch.optim.Optimizer:
-    kw = {"fused": True} if fused else {}
-    if name == "rmsprop":
-        return torch.optim.RMSprop(params, lr=lr, **kw)
-    return torch.optim.Adam(params, lr=lr, betas=betas, **kw)
-
-
-def param_groups(module: nn.Module) -> list[dict[str, Any]]:
-    """``module``'s parameters in optimiser groups: one per ``lr_multiplier`` that a sub-module declares (default 1;
-    e.g. a linear head on frozen features learns faster than the conv layers around it). The multiplier is kept in
-    the group as ``lr_mult`` and applied by the learning-rate schedule."""
-    mult_of: dict[int, float] = {}
-    for sub in module.modules():  # parents come first, so the innermost declaring module wins
-        if hasattr(sub, "lr_multiplier"):
-            for p in sub.parameters():
-                mult_of[id(p)] = float(sub.lr_multiplier)
-    groups: dict[float, list[nn.Parameter]] = {}
-    for p in module.parameters():
-        groups.setdefault(mult_of.get(id(p), 1.0), []).append(p)
-    return [{"params": ps, "lr_mult": m} for m, ps in groups.items()]
 
 
 class GANTrainer:
@@ -153,6 +87,7 @@ class GANTrainer:
         if config.diffaug and getattr(getattr(critic, "config", None), "cond", None) == "image":
             raise ConfigError("DiffAugment would misalign an image-conditioned critic's input and condition")
         self.config = config
+        self._penalty_spec = get_penalty(config.penalty)
         self._diffaug = parse_policy(config.diffaug)  # parsed once, not on every critic call
         self.task = task
         self.dataset = dataset
@@ -182,9 +117,9 @@ class GANTrainer:
         self.G_ema = make_ema(self.G) if config.ema_decay > 0 else None
         opt = config.resolved_optimizer
         fused = config.resolved_fused(self.device.type)
-        self.opt_g = _make_optimizer(opt, param_groups(self.G), config.resolved_lr_g, config.betas, fused)
+        self.opt_g = make_optimizer(opt, param_groups(self.G), config.resolved_lr_g, config.betas, fused)
         self.opt_d = (
-            _make_optimizer(opt, param_groups(self.D), config.resolved_lr_d, config.betas, fused)
+            make_optimizer(opt, param_groups(self.D), config.resolved_lr_d, config.betas, fused)
             if self.D is not None else None
         )
         self.amp_dtype = self.precision.dtype
@@ -257,12 +192,9 @@ class GANTrainer:
             with self.autocast():
                 return self.critic(x, cond)
 
-        name = self.config.penalty
-        if name == "gp":
-            return gradient_penalty(critic_fn, real, fake, generator=self.noise, scale=scale)
-        if name == "lp":
-            return lipschitz_penalty(critic_fn, real, fake, generator=self.noise, scale=scale)
-        return r1_penalty(critic_fn, real, scale=scale)
+        fn = self._penalty_spec.fn
+        assert fn is not None
+        return fn(critic_fn, real, fake, generator=self.noise, scale=scale)
 
     def _finite_or_skip(self, name: str, loss: torch.Tensor, optimizer: torch.optim.Optimizer) -> bool:
         params = [p for group in optimizer.param_groups for p in group["params"]]
@@ -299,11 +231,9 @@ class GANTrainer:
         if aux:
             aux_loss = self._aux_loss(logits_real, cond)
             total = total + aux_loss
-        if cfg.drift > 0:
-            total = total + cfg.drift * drift_penalty(d_real)
         penalty = torch.zeros((), device=self.device)
         weight = cfg.resolved_penalty_weight
-        if cfg.penalty in ("gp", "lp", "r1") and weight > 0 and self.critic_iters % cfg.penalty_every == 0:
+        if self._penalty_spec.fn is not None and weight > 0 and self.critic_iters % cfg.penalty_every == 0:
             penalty = self._penalty(real, fake, cond)
             total = total + weight * cfg.penalty_every * penalty  # lazy regularisation: scale by the interval
         if self.fault_hook is not None:
@@ -314,8 +244,8 @@ class GANTrainer:
         if self._finite_or_skip("critic", total, self.opt_d):
             self.scaler.step(self.opt_d)
             self.scaler.update()
-            if cfg.penalty == "clip":
-                clip_weights(self.D, cfg.clip_value)
+            if self._penalty_spec.post_step is not None:
+                self._penalty_spec.post_step(self.D, cfg)
         out = {
             "critic/loss_penalised": float(total.detach()),
             "critic/w_estimate": float(-loss.detach()),
@@ -382,61 +312,11 @@ class GANTrainer:
 
     # ---- state ------------------------------------------------------------------------------------------
     def state_dict(self, all_ranks: bool = True) -> dict[str, Any]:
-        """Everything to resume from; with ``all_ranks`` (a collective under torchrun) every rank's random
-        streams too, else only this rank's (enough for release weights)."""
-        state: dict[str, Any] = {
-            "version": __version__,
-            "step": self.step,
-            "batches": self.batches,
-            "critic_iters": self.critic_iters,
-            "skipped_steps": self.skipped_steps,
-            "config": {k: v for k, v in asdict(self.config).items() if k != "extra"},
-            "G": self.G.state_dict(),
-            "opt_g": self.opt_g.state_dict(),
-            "scaler": self.scaler.state_dict(),
-            "noise": self.noise.get_state(),
-            "rng": capture_rng_state(),
-            "num_threads": torch.get_num_threads(),  # CPU results depend on it (the order of float reductions)
-            "world_size": self.dist.world_size,
-        }
-        if self.dist.enabled and all_ranks:  # every rank's random streams; the models are the same on all of them
-            ranks = self.dist.gather_objects({"noise": state["noise"].cpu(), "rng": state["rng"]})
-            state["rank_states"] = ranks[1:]
-        if self.G_ema is not None:
-            state["G_ema"] = self.G_ema.state_dict()
-        if self.D is not None and self.opt_d is not None:
-            state["D"] = self.D.state_dict()
-            state["opt_d"] = self.opt_d.state_dict()
-        return state
+        """Everything to resume from (:func:`~srgan_wgan.training.checkpoint.trainer_state`)."""
+        return trainer_state(self, all_ranks)
 
     def load_state_dict(self, state: dict[str, Any]) -> None:
-        saved_world = int(state.get("world_size", 1))
-        if saved_world != self.dist.world_size:
-            raise UserError(f"this run was trained with {saved_world} process(es) and is resumed with "
-                            f"{self.dist.world_size}: resume it with {saved_world} in all (torchrun: nnodes x "
-                            "nproc_per_node), or start a new run dir from its export")
-        if self.dist.rank > 0:
-            state = {**state, **state["rank_states"][self.dist.rank - 1]}
-        self.G.load_state_dict(state["G"])
-        self.opt_g.load_state_dict(state["opt_g"])
-        if self.G_ema is not None and "G_ema" in state:
-            self.G_ema.load_state_dict(state["G_ema"])
-        if self.D is not None and self.opt_d is not None and "D" in state:
-            self.D.load_state_dict(state["D"])
-            self.opt_d.load_state_dict(state["opt_d"])
-        if state.get("scaler"):
-            self.scaler.load_state_dict(state["scaler"])
-        self.noise.set_state(state["noise"].to("cpu") if self.device.type == "cpu" else state["noise"])
-        restore_rng_state(state["rng"])
-        saved_threads = state.get("num_threads")
-        if self.device.type == "cpu" and saved_threads is not None and int(saved_threads) != torch.get_num_threads():
-            log.warning("checkpoint written with %d CPU threads, resuming with %d: the run stays valid but is not "
-                        "bit-identical to an uninterrupted one (set torch.set_num_threads / OMP_NUM_THREADS to "
-                        "match)", int(saved_threads), torch.get_num_threads())
-        self.step = int(state["step"])
-        self.batches = int(state["batches"])
-        self.critic_iters = int(state["critic_iters"])
-        self.skipped_steps = int(state.get("skipped_steps", 0))
+        restore_trainer_state(self, state)
 
     def save_checkpoint(self) -> Path:
         """Write ``resume.pt`` (rank 0; every rank takes part in gathering the random streams)."""

@@ -46,6 +46,7 @@ def from_dict(cls: type[T], data: dict[str, Any], where: str = "config") -> T:
     """
     hints = typing.get_type_hints(cls)
     names = {f.name for f in dataclasses.fields(cls) if f.init}
+    data = {k: v for k, v in data.items() if k not in getattr(cls, "RETIRED_FIELDS", ())}
     unknown = sorted(set(data) - names)
     if unknown:
         raise ConfigError(f"{where}: unknown key(s) {', '.join(unknown)} (known: {', '.join(sorted(names))})")

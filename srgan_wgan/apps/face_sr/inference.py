@@ -28,6 +28,7 @@ import torch
 from PIL import Image
 
 from srgan_wgan.errors import UserError, WeightsError
+from srgan_wgan.inference.tiling import feather_weights, run_tiled
 from srgan_wgan.io.hub import resolve_weights
 from srgan_wgan.io.images import ImageData
 from srgan_wgan.io.weights import load_pretrained
@@ -63,19 +64,6 @@ class UpscaleReport:
     faces_found: int = 0
     faces_enhanced: int = 0
     boxes: list[tuple[int, int, int, int]] = field(default_factory=list)
-
-
-def _feather_weights(h: int, w: int, overlap: int) -> np.ndarray:
-    """Linear ramps over ``overlap`` pixels at each edge (for blending overlapping tiles)."""
-    def ramp(n: int) -> np.ndarray:
-        r = np.ones(n, np.float32)
-        k = min(overlap, n // 2)
-        if k > 0:
-            edge = (np.arange(k, dtype=np.float32) + 1) / (k + 1)
-            r[:k], r[n - k :] = edge, edge[::-1]
-        return r
-
-    return np.outer(ramp(h), ramp(w))
 
 
 class FaceUpscaler:
@@ -139,26 +127,7 @@ class FaceUpscaler:
         h, w = lr.shape[:2]
         if h < 4 or w < 4:
             raise UserError(f"image is {w}x{h} px: too small for the model (at least 4x4)")
-        t, o, s = self.tile, self.tile_overlap, self.scale
-        if t <= 0 or (h <= t and w <= t):
-            return self._run(lr)
-        out = np.zeros((h * s, w * s, 3), np.float32)
-        acc = np.zeros((h * s, w * s, 1), np.float32)
-        step = max(t - 2 * o, 1)
-        ys = list(range(0, max(h - t, 0) + 1, step)) or [0]
-        xs = list(range(0, max(w - t, 0) + 1, step)) or [0]
-        if ys[-1] + t < h:
-            ys.append(h - t)
-        if xs[-1] + t < w:
-            xs.append(w - t)
-        for y0 in ys:
-            for x0 in xs:
-                tile = lr[y0 : y0 + t, x0 : x0 + t]
-                sr = self._run(tile)
-                wts = _feather_weights(sr.shape[0], sr.shape[1], o * s)[..., None]
-                out[y0 * s : y0 * s + sr.shape[0], x0 * s : x0 * s + sr.shape[1]] += sr * wts
-                acc[y0 * s : y0 * s + sr.shape[0], x0 * s : x0 * s + sr.shape[1]] += wts
-        return out / np.maximum(acc, 1e-8)
+        return run_tiled(self._run, lr, self.scale, self.tile, self.tile_overlap)
 
     # ---- faces in photos ----------------------------------------------------------------------------------
     def detect_faces(self, rgb: np.ndarray) -> list[tuple[int, int, int, int]]:
@@ -214,7 +183,7 @@ class FaceUpscaler:
                 lr = _resize_float(crop, (self.lr_size, self.lr_size))
                 sr = self.enhance(lr)
                 patch = _resize_float(sr, (side * s, side * s))
-                mask = _feather_weights(side * s, side * s, max(2, side * s // 8))[..., None]
+                mask = feather_weights(side * s, side * s, max(2, side * s // 8))[..., None]
                 _paste(out, patch, mask, x0 * s, y0 * s)
                 report.faces_enhanced += 1
                 report.boxes.append(box)

@@ -1,4 +1,7 @@
-"""Face super-resolution: a thin layer over the shared core.
+"""Face SR / restoration training runs: the experiment config, its task, the run folder round trip and fine-tuning
+from a release.
+
+Face super-resolution: a thin layer over the shared core.
 
 Two stages as in ESRGAN: ``fidelity`` (L1 only, no critic: ``n_critic = 0``) and ``gan`` (L1 + VGG perceptual +
 LPIPS + a WGAN critic conditioned on the LR input, initialised from the fidelity model). The same code runs
@@ -30,8 +33,8 @@ from srgan_wgan.data.faces import (
     FaceSRDataset,
     PairedAugment,
     bicubic_upscale,
-    face_folder_splits,
     degrade_lr,
+    face_folder_splits,
     load_face_crops,
     make_lr,
 )
@@ -41,9 +44,12 @@ from srgan_wgan.utils.device import resolve_device
 from srgan_wgan.utils.seed import seed_everything
 
 if TYPE_CHECKING:
-    from srgan_wgan.identity import FaceIdentity, IdentityReference
+    pass
+
 
 log = logging.getLogger("srgan_wgan")
+
+
 STAGES: tuple[str, ...] = ("fidelity", "gan")
 
 
@@ -137,8 +143,12 @@ class SRExperiment:
             init_models(self.init_from, G, D)
         task = SRTask(self.scale, self.losses, asdict(self), val, degradations=self.degradations,
                       pipeline=self.pipeline)
-        return GANTrainer(G, D, task, FaceSRDataset(train, PairedAugment()), self.train, run_dir,
-                          tensorboard=tensorboard)
+        trainer = GANTrainer(G, D, task, FaceSRDataset(train, PairedAugment()), self.train, run_dir,
+                             tensorboard=tensorboard)
+        from srgan_wgan.training.runs import save_experiment
+
+        save_experiment(run_dir, self)  # what `sr export` and export_run rebuild the models from
+        return trainer
 
 
 def init_models(source: str | Path, G: nn.Module, D: nn.Module | None) -> None:
@@ -234,99 +244,6 @@ class SRTask(GANTask):
                 "hr_size": self.experiment["hr_size"], "value_range": [0, 1]}
 
 
-@torch.no_grad()
-def evaluate_sr(
-    generator: nn.Module | None, hr: torch.Tensor, scale: int, batch_size: int = 32, lpips: nn.Module | None = None,
-    device: str | torch.device = "cpu", identity: tuple[FaceIdentity, IdentityReference] | None = None,
-    fp32: bool = False,
-) -> dict[str, float]:
-    """Mean PSNR (RGB, Y), SSIM (Y) and LPIPS-alex of ``generator`` (or bicubic when ``None``) on uint8 HR crops.
-
-    LR is made with :func:`make_lr`; the border shaved for PSNR/SSIM equals the scale. ``identity`` =
-    ``(FaceIdentity, IdentityReference of hr)`` adds the mean dlib face-embedding distance to the HR face
-    (``identity_dist``) and the fraction below dlib's same-person threshold (``identity_match``). The generator
-    runs as ``sr upscale`` runs it: bf16 autocast where the device computes bf16 natively, fp32 with ``fp32=True``;
-    the metrics are computed in fp32.
-    """
-    from srgan_wgan.metrics import psnr, ssim
-    from srgan_wgan.utils.precision import inference_precision
-
-    if lpips is None:
-        from srgan_wgan.losses.perceptual import LPIPS
-
-        lpips = LPIPS("alex")
-    device = torch.device(device)
-    precision = inference_precision(device, fp32)
-    lpips = lpips.to(device)
-    sums = {"psnr_rgb": 0.0, "psnr_y": 0.0, "ssim_y": 0.0, "lpips_alex": 0.0}
-    if identity is not None:
-        from srgan_wgan.identity import SAME_PERSON_THRESHOLD
-
-        sums |= {"identity_dist": 0.0, "identity_match": 0.0}
-    n = 0
-    for i in range(0, hr.shape[0], batch_size):
-        x = (hr[i : i + batch_size].float() / 255).to(device)
-        lr = make_lr(x, scale)
-        if generator is None:
-            out = bicubic_upscale(lr, scale)
-        else:
-            with precision.autocast():
-                out = generator(lr)
-            out = out.float().clamp(0, 1)
-        sums["psnr_rgb"] += psnr(out, x, shave=scale).sum().item()
-        sums["psnr_y"] += psnr(out, x, shave=scale, y_channel=True).sum().item()
-        sums["ssim_y"] += ssim(out, x, shave=scale).sum().item()
-        sums["lpips_alex"] += lpips(out, x).sum().item()
-        if identity is not None:
-            d = identity[0].distances(out, identity[1], start=i)
-            sums["identity_dist"] += d.sum().item()
-            sums["identity_match"] += (d < SAME_PERSON_THRESHOLD).sum().item()
-        n += x.shape[0]
-    return {k: v / n for k, v in sums.items()} | {"images": n}
-
-
-
-class EarlyStopping:
-    """Step callback: every ``every`` steps, validation LPIPS of the EMA generator; exports the best weights and
-    asks the trainer to stop after ``patience`` evaluations without improvement."""
-
-    def __init__(self, trainer: GANTrainer, val: FaceCrops, scale: int, out_dir: str | Path, every: int = 200,
-                 patience: int = 5, limit: int = 64, inner: Any = None) -> None:
-        from srgan_wgan.losses.perceptual import LPIPS
-
-        self.trainer, self.scale, self.out_dir = trainer, scale, Path(out_dir)
-        self.hr = val.images[:limit]
-        self.every, self.patience, self.inner = every, patience, inner
-        self.lpips = LPIPS("alex").to(trainer.device)
-        self.best = float("inf")
-        self.bad = 0
-        self.history: list[tuple[int, float]] = []
-
-    def score(self) -> float:
-        G = self.trainer.G_ema or self.trainer.G
-        was = G.training
-        G.eval()
-        r = evaluate_sr(G, self.hr, self.scale, lpips=self.lpips, device=self.trainer.device)
-        G.train(was)
-        return r["lpips_alex"]
-
-    def __call__(self, step: int, total: int, metrics: dict[str, float]) -> None:
-        if self.inner is not None:
-            self.inner(step, total, metrics)
-        if step % self.every and step != total:
-            return
-        s = self.score()
-        self.history.append((step, s))
-        log.info("step %d: validation LPIPS-alex %.4f (best %.4f)", step, s, self.best)
-        if s < self.best:
-            self.best, self.bad = s, 0
-            self.trainer.export(self.out_dir)
-        else:
-            self.bad += 1
-            if self.bad >= self.patience:
-                self.trainer.stop_requested = True
-
-
 def finetune_experiment(source: str | Path, data: str, steps: int, stage: str | None = None,
                         **train_overrides: Any) -> SRExperiment:
     """An :class:`SRExperiment` that continues from released weights (their scale, size and architecture)."""
@@ -362,20 +279,10 @@ def export_run(run_dir: str | Path, out_dir: str | Path) -> int:
 
     Returns the checkpoint's step.
     """
-    import json
+    from srgan_wgan.training.runs import export_run_folder
 
-    from srgan_wgan.training.checkpoint import RESUME_FILE, load_resume_state
-    from srgan_wgan.training.engine import export_release_state
+    def build(exp: SRExperiment, extra: dict[str, Any]) -> tuple[nn.Module, nn.Module, dict[str, Any]]:
+        meta = {**SRTask(exp.scale, exp.losses, asdict(exp)).release_extra(), "penalty": exp.train.penalty}
+        return SRResNet(exp.generator_config()), ConvCritic(exp.critic_config()), meta  # as GANTrainer.export
 
-    run_dir, out_dir = Path(run_dir), Path(out_dir)
-    exp_file = run_dir / "experiment.json"
-    if not exp_file.is_file():
-        raise UserError(f"{exp_file}: not found (is {run_dir} an `sr train` run folder?)")
-    from srgan_wgan.utils.config_io import from_dict
-
-    exp = from_dict(SRExperiment, json.loads(exp_file.read_text()), str(exp_file))
-    state = load_resume_state(run_dir / RESUME_FILE)
-    # the same metadata GANTrainer.export writes
-    extra = {**SRTask(exp.scale, exp.losses, asdict(exp)).release_extra(), "penalty": exp.train.penalty}
-    return export_release_state(state, SRResNet(exp.generator_config()), ConvCritic(exp.critic_config()), extra,
-                                out_dir)
+    return export_run_folder(run_dir, out_dir, SRExperiment, "sr train", build)

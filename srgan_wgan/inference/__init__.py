@@ -1,0 +1,1 @@
+"""Inference helpers shared by every application (tiling)."""
