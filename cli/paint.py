@@ -50,18 +50,20 @@ ModeSeekingOpt = Annotated[float, typer.Option(
     help="Mode-seeking term (MSGAN): the generator is pushed, with this weight, to draw different paintings from "
          "different latents of the same style (against mode collapse; 0 = off).")]
 
-MbstdOpt = Annotated[int, typer.Option(
+MbstdOpt = Annotated[int | None, typer.Option(
     help="Minibatch standard deviation in the critic with this group size (ProGAN/StyleGAN; 4 is usual): the critic "
-         "sees how much the paintings of a group differ, against mode collapse (0 = off).")]
+         "sees how much the paintings of a group differ, against mode collapse (0 = off; default: off for paint "
+         "train, as in the source critic for paint finetune).", show_default=False)]
 
 MbstdByStyleOpt = Annotated[bool, typer.Option(
     help="Batches of same-style groups of --mbstd-group paintings, so the critic's minibatch stddev measures the "
          "spread within a style (catches intra-style mode collapse).")
 ]
-NoiseOpt = Annotated[bool, typer.Option(
-    "--noise/--no-noise",
+NoiseOpt = Annotated[bool | None, typer.Option(
+    "--noise/--no-noise", show_default=False,
     help="Per-pixel noise inputs in the generator (StyleGAN): learned per-channel strengths, zero at the start, "
-         "give it a source of varied texture and detail beside the latent.")]
+         "give it a source of varied texture and detail beside the latent (default: off for paint train; as in the "
+         "source generator for paint finetune, which can add them).")]
 
 NCriticOpt = Annotated[int, typer.Option(help="Critic steps per generator step.")]
 
@@ -107,9 +109,9 @@ def train(
     aux_class_weight: AuxClassOpt = 0.0,
     aux_backbone: AuxBackboneOpt = "none",
     mode_seeking: ModeSeekingOpt = 0.0,
-    mbstd_group: MbstdOpt = 0,
+    mbstd_group: MbstdOpt = None,
     mbstd_by_style: MbstdByStyleOpt = False,
-    noise: NoiseOpt = False,
+    noise: NoiseOpt = None,
     lr_g: Annotated[float | None, typer.Option(help="Generator learning rate (default 1e-4).")] = None,
     lr_d: Annotated[float | None, typer.Option(help="Critic learning rate (default 1e-4).")] = None,
     unconditional: Annotated[bool, typer.Option(
@@ -132,13 +134,13 @@ def train(
         steps=steps, batch_size=batch_size, n_critic=n_critic, penalty=penalty, penalty_weight=penalty_weight,
         penalty_every=penalty_every, amp=amp, device=device, seed=seed, deterministic=deterministic,
         sample_every=sample_every, checkpoint_every=checkpoint_every, diffaug=diffaug, lr_g=lr_g, lr_d=lr_d,
-        aux_class_weight=aux_class_weight, mode_seeking_weight=mode_seeking,
     )
     exp = PaintExperiment(data=str(data), resolution=resolution, critic_norm=critic_norm, base_channels=base_channels,
                           critic_channels=critic_channels, critic_max_channels=critic_max_channels,
                           unconditional=unconditional, crop_scale=crop_scale, holdout=holdout,
-                          aux_backbone=aux_backbone, mbstd_group=mbstd_group, noise=noise,
-                          mbstd_by_style=mbstd_by_style, train=cfg)
+                          aux_backbone=aux_backbone, mbstd_group=mbstd_group or 0, noise=bool(noise),
+                          mbstd_by_style=mbstd_by_style, aux_class_weight=aux_class_weight,
+                          mode_seeking_weight=mode_seeking, train=cfg)
     classes = exp.validate()  # config and data checks: nothing has been written yet
     refuse_existing_run(run_dir, resume)
     console.print(f"{len(classes)} styles, {sum(len(v) for v in classes.values())} images under {data}")
@@ -292,15 +294,9 @@ def finetune(
     aux_class_weight: AuxClassOpt = 0.0,
     aux_backbone: AuxBackboneOpt = "none",
     mode_seeking: ModeSeekingOpt = 0.0,
-    mbstd_group: Annotated[int | None, typer.Option(
-        help="Minibatch standard deviation group size in the critic (0 = off; default: as in the source critic).")
-    ] = None,
+    mbstd_group: MbstdOpt = None,
     mbstd_by_style: MbstdByStyleOpt = False,
-    noise: Annotated[bool | None, typer.Option(
-        "--noise/--no-noise",
-        help="Per-pixel noise inputs in the generator (StyleGAN; strengths start at zero, so a generator without them "
-             "fine-tunes into one with them; default: as in the source generator).")
-    ] = None,
+    noise: NoiseOpt = None,
     n_critic: NCriticOpt = 5,
     lr_g: Annotated[float, typer.Option(help="Generator learning rate.")] = 5e-5,
     lr_d: Annotated[float, typer.Option(help="Critic learning rate.")] = 5e-5,

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated
+from typing import Annotated
 
 import typer
 
@@ -33,11 +33,6 @@ from srgan_wgan_cli._common import (
     run_app,
     setup_logging,
 )
-
-if TYPE_CHECKING:
-    import torch
-
-    from srgan_wgan.identity import FaceIdentity, IdentityReference
 
 app = typer.Typer(
     name="sr",
@@ -243,68 +238,28 @@ def evaluate(
     """PSNR (RGB, Y), SSIM (Y), LPIPS-alex and (optionally) face-identity distance of a model and of bicubic."""
     from rich.table import Table
 
-    from srgan_wgan.apps.face_sr import evaluate_sr
-    from srgan_wgan.data.faces import load_face_crops
-    from srgan_wgan.data.splits import split_by_hash
-    from srgan_wgan.data.folders import scan_images
-    from srgan_wgan.io.weights import load_pretrained
-    from srgan_wgan.utils.device import resolve_device
+    from srgan_wgan.apps.face_sr.evaluate import evaluate_folder
 
     setup_logging()
-    if hr_size < 64:
-        raise UserError(f"--hr-size must be at least 64 (LPIPS-alex needs it), got {hr_size}")
-    from srgan_wgan.apps.face_sr.inference import resolve_model_path
-
-    dev = resolve_device(device)
-    path = resolve_model_path(model)
-    G = load_pretrained(path, expected_arch="SRResNet", device=dev)
-    scale = G.config.scale
-    if split not in ("all", "train", "val"):
-        raise UserError(f"--split must be all, train or val, not {split!r}")
-    files = scan_images(data)
-    if split != "all":
-        files = split_by_hash(files, val_fraction)[split == "val"]
-    if not files:
-        raise UserError(f"no images found under {data}" + ("" if split == "all" else f" in the {split} split"))
-    crops = load_face_crops(files[:limit] if limit else files, hr_size, crop_fraction, cache_dir)
-    id_pair, id_info = _identity_reference(identity, crops.images)
-    results = {"model": evaluate_sr(G, crops.images, scale, device=dev, identity=id_pair, fp32=fp32),
-               "bicubic": evaluate_sr(None, crops.images, scale, device=dev, identity=id_pair)}
-    table = Table(title=f"x{scale} on {crops.images.shape[0]} faces from {data} ({hr_size}px HR, border {scale} shaved)")
-    cols = ["method", "PSNR RGB", "PSNR Y", "SSIM Y", "LPIPS-alex"] + (["ID dist", "ID match"] if id_pair else [])
+    out = evaluate_folder(data, model, crop_fraction, hr_size, device, limit, split, val_fraction, cache_dir,
+                          identity, fp32)
+    scale, with_id = out["scale"], "identity_dist" in out["model"]
+    table = Table(title=f"x{scale} on {out['images']} faces from {data} ({hr_size}px HR, border {scale} shaved)")
+    cols = ["method", "PSNR RGB", "PSNR Y", "SSIM Y", "LPIPS-alex"] + (["ID dist", "ID match"] if with_id else [])
     for col in cols:
         table.add_column(col)
-    for name, r in results.items():
-        row = [name if name == "bicubic" else str(path), f"{r['psnr_rgb']:.2f}", f"{r['psnr_y']:.2f}",
+    for name in ("model", "bicubic"):
+        r = out[name]
+        row = [name if name == "bicubic" else out["model_path"], f"{r['psnr_rgb']:.2f}", f"{r['psnr_y']:.2f}",
                f"{r['ssim_y']:.4f}", f"{r['lpips_alex']:.4f}"]
-        if id_pair:
+        if with_id:
             row += [f"{r['identity_dist']:.4f}", f"{100 * r['identity_match']:.1f} %"]
         table.add_row(*row)
     console.print(table)
-    if id_info:
-        console.print(id_info)
+    if out["identity"]:
+        console.print(out["identity"])
     if json_out:
-        json_out.write_text(json.dumps({"data": str(data), "split": split, "model_path": str(path), "scale": scale,
-                                        "hr_size": hr_size, "crop_fraction": crop_fraction, "identity": id_info,
-                                        **results}, indent=1))
-
-
-def _identity_reference(wanted: bool | None, hr: torch.Tensor
-                        ) -> tuple[tuple[FaceIdentity, IdentityReference] | None, str | None]:
-    """The (embedder, HR reference) pair for ``sr eval`` and a one-line note, or ``(None, why not)``."""
-    from srgan_wgan.identity import SAME_PERSON_THRESHOLD, FaceIdentity, identity_unavailable_reason
-
-    if wanted is False:
-        return None, None
-    reason = identity_unavailable_reason()
-    if reason:
-        if wanted:
-            raise UserError(f"--identity: {reason}; pip install 'srgan-wgan[identity]'")
-        return None, f"no identity metric: {reason}"
-    embedder = FaceIdentity()
-    ref = embedder.reference(hr)
-    return (embedder, ref), (f"identity: dlib face embedding distance to the HR face (same person below {SAME_PERSON_THRESHOLD}); "
-                             f"face detected on {ref.detected}/{hr.shape[0]} HR crops, central box elsewhere")
+        json_out.write_text(json.dumps({k: v for k, v in out.items() if k != "images"}, indent=1))
 
 
 @app.command()

@@ -38,9 +38,9 @@ def _experiment(data: Path, steps: int = 2, aux: float = 0.0, **overrides):
     from srgan_wgan.training import GANTrainConfig
 
     train = GANTrainConfig(steps=steps, batch_size=8, n_critic=1, device="cpu", amp="off", sample_every=steps,
-                           checkpoint_every=steps, log_every=1, aux_class_weight=aux, lr_g=1e-3, lr_d=1e-3)
+                           checkpoint_every=steps, log_every=1, lr_g=1e-3, lr_d=1e-3)
     return PaintExperiment(data=str(data), resolution=16, base_channels=8, z_dim=8, embed_dim=8, train=train,
-                           **overrides)
+                           aux_class_weight=aux, **overrides)
 
 
 def paint(*args: str) -> subprocess.CompletedProcess:
@@ -65,14 +65,15 @@ def test_critic_auxiliary_head_gives_class_logits() -> None:
 def test_aux_weight_needs_a_classifier_and_is_refused_for_unconditional(colour_folder, tmp_path) -> None:
     from srgan_wgan.apps.digits import DigitsExperiment
 
+    from srgan_wgan.training.tasks import ClassConditionalTask
+
+    trainer = DigitsExperiment(steps=1).build(tmp_path / "d", tensorboard=False)  # a critic without the head
     with pytest.raises(ConfigError, match="auxiliary classifier"):
-        DigitsExperiment(steps=1, extra_config={"aux_class_weight": 1.0}).build(tmp_path / "d")
+        ClassConditionalTask(trainer.task.class_names, aux_class_weight=1.0).check(trainer.G, trainer.D)
     with pytest.raises(UserError, match="no styles to classify"):
         _experiment(colour_folder, aux=1.0, unconditional=True).validate()
-    from srgan_wgan.training import GANTrainConfig
-
     with pytest.raises(ConfigError, match="aux class weight"):
-        GANTrainConfig(aux_class_weight=-1).validate()
+        _experiment(colour_folder, aux=-1.0).validate()
 
 
 def test_aux_classifier_learns_the_styles_and_steers_the_generator(colour_folder, tmp_path) -> None:
@@ -225,7 +226,7 @@ def test_mode_seeking_term_spreads_the_latents_apart(colour_folder, tmp_path) ->
     def spread(weight: float) -> float:
         torch.manual_seed(0)
         exp = _experiment(colour_folder, steps=40)
-        exp.train.mode_seeking_weight = weight
+        exp.mode_seeking_weight = weight
         trainer = exp.build(tmp_path / f"ms{weight}", tensorboard=False)
         trainer.fit()
         rows = [json.loads(line) for line in (tmp_path / f"ms{weight}" / "metrics.jsonl").read_text().splitlines()]
@@ -237,24 +238,23 @@ def test_mode_seeking_term_spreads_the_latents_apart(colour_folder, tmp_path) ->
 
     plain, seeking = spread(0.0), spread(2.0)
     assert seeking > 1.3 * plain, (plain, seeking)
-    from srgan_wgan.training import GANTrainConfig
-
     with pytest.raises(ConfigError, match="mode-seeking"):
-        GANTrainConfig(mode_seeking_weight=-1).validate()
+        _experiment(colour_folder, mode_seeking_weight=-1.0).validate()
 
 
 def test_mode_seeking_needs_latents(tmp_path) -> None:
     from torch import nn
 
-    from srgan_wgan.training import GANTrainConfig, GANTask, GANTrainer
+    from srgan_wgan.training import GANTrainConfig, GANTrainer
+    from srgan_wgan.training.tasks import ClassConditionalTask
 
     class NoLatent(nn.Module):
         def forward(self, x: torch.Tensor, cond: torch.Tensor | None = None) -> torch.Tensor:
             return x
 
     with pytest.raises(ConfigError, match="latents"):
-        GANTrainer(NoLatent(), None, GANTask(), [], GANTrainConfig(n_critic=0, mode_seeking_weight=1.0,
-                                                                  device="cpu"), tmp_path / "r", tensorboard=False)
+        GANTrainer(NoLatent(), None, ClassConditionalTask(["a"], mode_seeking_weight=1.0), [],
+                   GANTrainConfig(n_critic=0, device="cpu"), tmp_path / "r", tensorboard=False)
 
 
 # ---- minibatch standard deviation -------------------------------------------------------------------------------
@@ -362,7 +362,7 @@ def test_finetune_cli_takes_the_aux_weight(colour_folder, tmp_path) -> None:
     rows = [json.loads(line) for line in (tmp_path / "ft" / "metrics.jsonl").read_text().splitlines()]
     assert "gen/aux_ce" in rows[-1]
     info = json.loads((tmp_path / "ft" / "experiment.json").read_text())
-    assert info["experiment"]["train"]["aux_class_weight"] == 0.5 and info["experiment"]["train"]["n_critic"] == 1
+    assert info["experiment"]["aux_class_weight"] == 0.5 and info["experiment"]["train"]["n_critic"] == 1
 
 
 # ---- export of a run's checkpoint -------------------------------------------------------------------------------

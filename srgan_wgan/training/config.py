@@ -33,15 +33,6 @@ class GANTrainConfig:
     penalty_every: int = 1
     clip_value: float = 0.01
     adv_weight: float = 1.0
-    aux_class_weight: float = 0.0
-    """AC-GAN term (needs a critic with an auxiliary classifier): the critic's class head learns the real images'
-    classes (cross-entropy, this weight) and the generator is pushed, with the same weight, to make fakes that the
-    head recognises as the class they were drawn for. 0 = off (projection conditioning only)."""
-    mode_seeking_weight: float = 0.0
-    """Mode-seeking term (MSGAN, Mao et al. 2019; needs a generator with a latent ``z_dim``): a second batch is drawn
-    for the same conditions with fresh latents and the generator minimises ``w / (mean |G(z1) - G(z2)| + 1e-5)``,
-    pushing different latents to different images (against mode collapse, e.g. under a strong class term). The
-    latents' own distance has a fixed expected size, so only the images' distance is measured. 0 = off."""
     optimizer: str | None = None
     lr_g: float | None = None
     lr_d: float | None = None
@@ -65,8 +56,9 @@ class GANTrainConfig:
     deterministic: bool = False
     diffaug: str = ""
 
-    RETIRED_FIELDS: ClassVar[tuple[str, ...]] = ("drift", "extra")
-    """Keys of earlier versions (never used), dropped when an old run folder's config is read."""
+    RETIRED_FIELDS: ClassVar[tuple[str, ...]] = ("drift", "extra", "aux_class_weight", "mode_seeking_weight")
+    """Keys of earlier versions, dropped when an old run folder's config is read (the last two are the painting
+    task's terms now: ``PaintExperiment.aux_class_weight`` / ``mode_seeking_weight``)."""
 
     # ---- resolved values -------------------------------------------------------------------------------
     @property
@@ -127,10 +119,6 @@ class GANTrainConfig:
         for name in ("steps", "batch_size", "penalty_every", "log_every", "sample_every", "checkpoint_every"):
             if getattr(self, name) < 1:
                 raise ConfigError(f"{name.replace('_', ' ')} must be >= 1, got {getattr(self, name)}")
-        if self.aux_class_weight < 0:
-            raise ConfigError(f"aux class weight must be >= 0, got {self.aux_class_weight}")
-        if self.mode_seeking_weight < 0:
-            raise ConfigError(f"mode-seeking weight must be >= 0, got {self.mode_seeking_weight}")
         if self.n_critic < 0:
             raise ConfigError(f"n_critic must be >= 0, got {self.n_critic}")
         if not 0.0 <= self.ema_decay < 1.0:

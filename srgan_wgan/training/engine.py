@@ -26,7 +26,6 @@ from pathlib import Path
 from typing import Any
 
 import torch
-import torch.nn.functional as F
 from torch import nn
 from torch.utils.data import DataLoader, Dataset
 
@@ -80,10 +79,7 @@ class GANTrainer:
         config.validate(critic_norm=critic_norm)
         if critic is None and config.n_critic > 0:
             raise UserError("n_critic > 0 needs a critic")
-        if config.aux_class_weight > 0 and getattr(critic, "classifier", None) is None:
-            raise ConfigError("aux_class_weight > 0 needs a critic with an auxiliary classifier (aux_classifier=True)")
-        if config.mode_seeking_weight > 0 and not getattr(generator, "z_dim", 0):
-            raise ConfigError("mode_seeking_weight > 0 needs a generator that draws latents (z_dim)")
+        task.check(generator, critic)
         if config.diffaug and getattr(getattr(critic, "config", None), "cond", None) == "image":
             raise ConfigError("DiffAugment would misalign an image-conditioned critic's input and condition")
         self.config = config
@@ -179,11 +175,6 @@ class GANTrainer:
             return self.D.score_and_logits(x, cond)
         return self.D(x, cond), None
 
-    def _aux_loss(self, logits: torch.Tensor | None, cond: torch.Tensor | None) -> torch.Tensor:
-        """Weighted cross-entropy of the auxiliary classifier (in fp32)."""
-        assert logits is not None and cond is not None
-        return self.config.aux_class_weight * F.cross_entropy(logits.float(), cond)
-
     def _penalty(self, real: torch.Tensor, fake: torch.Tensor, cond: torch.Tensor | None) -> torch.Tensor:
         assert self.D is not None
         scale = self.scaler.get_scale() if self.scaler.is_enabled() else None
@@ -222,15 +213,14 @@ class GANTrainer:
         with torch.no_grad(), self.autocast():
             fake = self.task.generate(self.G_run, real, cond, self.noise)
         self.D.requires_grad_(True)
-        aux = cfg.aux_class_weight > 0
         with self.autocast():
-            d_real, logits_real = self._critic_outputs(real, cond, logits=aux)
+            d_real, logits_real = self._critic_outputs(real, cond, logits=self.task.critic_logits)
             d_fake = self.critic(fake, cond)
             loss = critic_wasserstein_loss(d_real, d_fake)
+        terms, logs = self.task.critic_terms(logits_real, cond)  # the application's own terms (e.g. AC-GAN)
         total = loss
-        if aux:
-            aux_loss = self._aux_loss(logits_real, cond)
-            total = total + aux_loss
+        for t in terms.values():
+            total = total + t
         penalty = torch.zeros((), device=self.device)
         weight = cfg.resolved_penalty_weight
         if self._penalty_spec.fn is not None and weight > 0 and self.critic_iters % cfg.penalty_every == 0:
@@ -251,9 +241,7 @@ class GANTrainer:
             "critic/w_estimate": float(-loss.detach()),
             "critic/penalty": float(penalty.detach()),
         }
-        if aux:
-            out["critic/aux_ce_real"] = float(aux_loss.detach()) / cfg.aux_class_weight
-        return out
+        return {**out, **logs}
 
     # ---- one generator step -----------------------------------------------------------------------------
     def generator_step(self, batch: Any) -> dict[str, float]:
@@ -264,16 +252,12 @@ class GANTrainer:
         with self.autocast():
             fake = self.task.generate(self.G_run, real, cond, self.noise)
             terms = dict(self.task.generator_losses(fake, real, cond))
-            if self.D is not None and (cfg.adv_weight > 0 or cfg.aux_class_weight > 0):
-                d_fake, logits_fake = self._critic_outputs(fake, cond, logits=cfg.aux_class_weight > 0)
+            logits_fake = None
+            if self.D is not None and (cfg.adv_weight > 0 or self.task.critic_logits):
+                d_fake, logits_fake = self._critic_outputs(fake, cond, logits=self.task.critic_logits)
                 if cfg.adv_weight > 0:
                     terms["gen/adv"] = cfg.adv_weight * generator_wasserstein_loss(d_fake)
-                if cfg.aux_class_weight > 0:
-                    terms["gen/aux_ce"] = self._aux_loss(logits_fake, cond)
-            if cfg.mode_seeking_weight > 0:  # same conditions, fresh latents: the two batches should differ
-                other = self.task.generate(self.G_run, real, cond, self.noise)
-                spread = (fake.float() - other.float()).abs().mean()
-                terms["gen/mode_seeking"] = cfg.mode_seeking_weight / (spread + 1e-5)
+            terms.update(self.task.adversarial_terms(self, fake, real, cond, logits_fake))
         total = sum((t.float() for t in terms.values()), torch.zeros((), device=self.device))
         if self.fault_hook is not None:
             total = self.fault_hook("generator", total)

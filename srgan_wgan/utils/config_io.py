@@ -44,6 +44,8 @@ def from_dict(cls: type[T], data: dict[str, Any], where: str = "config") -> T:
     Raises:
         ConfigError: on a key that ``cls`` does not have (named with ``where``).
     """
+    if hasattr(cls, "migrate"):  # a dataclass may move keys of earlier versions to where they live now
+        data = cls.migrate(data)
     hints = typing.get_type_hints(cls)
     names = {f.name for f in dataclasses.fields(cls) if f.init}
     data = {k: v for k, v in data.items() if k not in getattr(cls, "RETIRED_FIELDS", ())}

@@ -12,7 +12,7 @@ from srgan_wgan.apps.paint.data import UNCONDITIONAL_STYLE, PaintingDataset, nor
 from srgan_wgan.apps.paint.inference import PAINT_MODELS
 from srgan_wgan.archs import CondGenerator, CondGeneratorConfig, ConvCritic, CriticConfig
 from srgan_wgan.data.folders import DecodedFolder, decode_class_folders, scan_class_folders
-from srgan_wgan.errors import UserError
+from srgan_wgan.errors import ConfigError, UserError
 from srgan_wgan.training import GANTrainConfig, GANTrainer
 from srgan_wgan.training.tasks import ClassConditionalTask
 from srgan_wgan.utils.device import resolve_device
@@ -39,7 +39,7 @@ class PaintExperiment:
     """One class for every painting (the baseline that ``paint eval`` compares the conditional model with)."""
     init_from: str | None = None
     aux_backbone: str = "none"
-    """Body of the auxiliary style classifier (with ``train.aux_class_weight``): ``none`` (a conv branch trained
+    """Body of the auxiliary style classifier (with ``aux_class_weight``): ``none`` (a conv branch trained
     from scratch) or ``alexnet`` (a linear head on frozen ImageNet AlexNet features)."""
     mbstd_group: int = 0
     """Minibatch standard deviation in the critic, with this group size (0 = off; see :class:`CriticConfig`)."""
@@ -48,34 +48,48 @@ class PaintExperiment:
     mbstd_by_style: bool = False
     """Batches of same-style groups of ``mbstd_group`` paintings, so the critic's minibatch stddev compares the
     spread within a style (intra-style mode collapse), not across the styles of a mixed group."""
+    aux_class_weight: float = 0.0
+    """AC-GAN style term (:class:`~srgan_wgan.training.tasks.ClassConditionalTask`); 0 = projection only."""
+    mode_seeking_weight: float = 0.0
+    """MSGAN mode-seeking term (:class:`~srgan_wgan.training.tasks.ClassConditionalTask`); 0 = off."""
     train: GANTrainConfig = field(default_factory=GANTrainConfig)
+
+    @staticmethod
+    def migrate(raw: dict[str, Any]) -> dict[str, Any]:
+        """Run folders before 0.2 kept the two painting terms in ``train``: move them here."""
+        train = dict(raw.get("train", {}))
+        moved = {k: train.pop(k) for k in ("aux_class_weight", "mode_seeking_weight") if k in train}
+        return {**raw, **{k: v for k, v in moved.items() if k not in raw}, "train": train} if moved else raw
 
     @property
     def aux_classifier(self) -> bool:
-        """The critic carries an AC-GAN class head when the auxiliary loss is on (``train.aux_class_weight``)."""
-        return self.train.aux_class_weight > 0 and not self.unconditional
+        """The critic carries an AC-GAN class head when the auxiliary loss is on (``aux_class_weight``)."""
+        return self.aux_class_weight > 0 and not self.unconditional
 
     def validate(self) -> dict[str, list[Path]]:
         """Check the config and the data folder (nothing is written); returns the scanned classes."""
         self.train.validate(critic_norm=self.critic_norm)
         if not 0 <= self.holdout < 1:
-            raise UserError(f"--holdout must be in [0, 1), got {self.holdout}")
+            raise ConfigError(f"--holdout must be in [0, 1), got {self.holdout}")
         if not 0.1 <= self.crop_scale <= 1:
-            raise UserError(f"--crop-scale must be in [0.1, 1], got {self.crop_scale}")
+            raise ConfigError(f"--crop-scale must be in [0.1, 1], got {self.crop_scale}")
         if self.unconditional and self.init_from:
-            raise UserError("an unconditional model is trained from scratch: drop --unconditional or --init-from")
-        if self.unconditional and self.train.aux_class_weight > 0:
-            raise UserError("an unconditional model has no styles to classify: drop --aux-class-weight")
+            raise ConfigError("an unconditional model is trained from scratch: drop --unconditional or --init-from")
+        if self.aux_class_weight < 0 or self.mode_seeking_weight < 0:
+            raise ConfigError(f"the aux class weight ({self.aux_class_weight}) and mode-seeking weight "
+                              f"({self.mode_seeking_weight}) must be >= 0")
+        if self.unconditional and self.aux_class_weight > 0:
+            raise ConfigError("an unconditional model has no styles to classify: drop --aux-class-weight")
         if self.mbstd_by_style:
             if self.unconditional:
-                raise UserError("--mbstd-by-style groups paintings by style: an unconditional model has none")
+                raise ConfigError("--mbstd-by-style groups paintings by style: an unconditional model has none")
             if self.mbstd_group < 2:
-                raise UserError("--mbstd-by-style needs the critic's minibatch stddev: add --mbstd-group 4")
+                raise ConfigError("--mbstd-by-style needs the critic's minibatch stddev: add --mbstd-group 4")
             if self.train.batch_size % self.mbstd_group:
-                raise UserError(f"--mbstd-by-style: the group size ({self.mbstd_group}) must divide the batch size "
+                raise ConfigError(f"--mbstd-by-style: the group size ({self.mbstd_group}) must divide the batch size "
                                 f"({self.train.batch_size})")
         if self.aux_backbone != "none" and not self.aux_classifier:
-            raise UserError("--aux-backbone chooses the auxiliary classifier: it needs --aux-class-weight > 0")
+            raise ConfigError("--aux-backbone chooses the auxiliary classifier: it needs --aux-class-weight > 0")
         resolve_device(self.train.device)
         self.critic_config(2).validate()
         self.generator_config(2).validate()
@@ -108,7 +122,9 @@ class PaintExperiment:
         D = ConvCritic(self.critic_config(len(names)))
         if self.init_from:
             load_release_for_finetune(self.init_from, G, D, folder.class_names)
-        task = PaintTask(names, counts, asdict(self), unconditional=self.unconditional)
+        task = PaintTask(names, counts, asdict(self), unconditional=self.unconditional,
+                         aux_class_weight=self.aux_class_weight if self.aux_classifier else 0.0,
+                         mode_seeking_weight=self.mode_seeking_weight)
         dataset = PaintingDataset(folder, single_class=self.unconditional, crop_scale=self.crop_scale,
                                   group_size=self.mbstd_group if self.mbstd_by_style else 0)
         trainer = GANTrainer(G, D, task, dataset, self.train, run_dir, tensorboard=tensorboard)
@@ -146,8 +162,9 @@ class PaintTask(ClassConditionalTask):
     """Class-conditional task whose release weights carry the style names and their training counts."""
 
     def __init__(self, class_names: list[str], counts: dict[str, int], experiment: dict[str, Any],
-                 unconditional: bool = False) -> None:
-        super().__init__(class_names, grid_per_class=min(8, max(1, 64 // len(class_names))))
+                 unconditional: bool = False, aux_class_weight: float = 0.0, mode_seeking_weight: float = 0.0) -> None:
+        super().__init__(class_names, grid_per_class=min(8, max(1, 64 // len(class_names))),
+                         aux_class_weight=aux_class_weight, mode_seeking_weight=mode_seeking_weight)
         self.counts = counts
         self.experiment = experiment
         self.unconditional = unconditional
@@ -194,11 +211,11 @@ def load_release_for_finetune(source: str | Path, G: torch.nn.Module, D: torch.n
 
 def finetune_paint_experiment(source: str | Path, data: str, steps: int, crop_scale: float = 1.0,
                               aux_backbone: str = "none", mbstd_group: int | None = None, noise: bool | None = None,
-                              mbstd_by_style: bool = False, **train_overrides: Any) -> PaintExperiment:
+                              mbstd_by_style: bool = False, aux_class_weight: float = 0.0,
+                              mode_seeking_weight: float = 0.0, **train_overrides: Any) -> PaintExperiment:
     """A :class:`PaintExperiment` with the source model's architecture, for ``paint finetune``; keyword arguments
     other than ``crop_scale``, ``aux_backbone``, ``mbstd_group`` (None: the source critic's), ``noise`` (None: the
-    source generator's) and ``mbstd_by_style`` are
-    :class:`GANTrainConfig` fields."""
+    source generator's), ``mbstd_by_style`` and the two painting terms are :class:`GANTrainConfig` fields."""
     from srgan_wgan.io.hub import resolve_weights
     from srgan_wgan.io.weights import read_weights_metadata
 
@@ -217,4 +234,5 @@ def finetune_paint_experiment(source: str | Path, data: str, steps: int, crop_sc
                            init_from=str(g_file.parent), aux_backbone=aux_backbone,
                            mbstd_group=critic.get("mbstd_group", 0) if mbstd_group is None else mbstd_group,
                            noise=bool(cfg.get("noise", False)) if noise is None else noise,
-                           mbstd_by_style=mbstd_by_style, train=train)
+                           mbstd_by_style=mbstd_by_style, aux_class_weight=aux_class_weight,
+                           mode_seeking_weight=mode_seeking_weight, train=train)
