@@ -41,8 +41,19 @@ def test_spectral_norm_switch_and_bad_configs() -> None:
         ConvCritic(norm="instance")
     with pytest.raises(ConfigError, match="num_classes"):
         ConvCritic(cond="class")
-    with pytest.raises(ConfigError, match="power of two"):
-        ConvCritic(resolution=48)
+    with pytest.raises(ConfigError, match="halve exactly"):
+        ConvCritic(resolution=100)  # 100 -> 50 -> 25 -> 12.5
+    with pytest.raises(ConfigError, match="halve exactly"):
+        ConvCritic(resolution=2)
+
+
+@pytest.mark.parametrize(("resolution", "final"), [(64, 4), (128, 4), (192, 6), (96, 6), (48, 6)])
+def test_critic_takes_sizes_that_halve_exactly(resolution: int, final: int) -> None:
+    """The face-restore models work at 192 px: the critic halves to 6x6 there (4x4 for a power of two, as before)."""
+    D = ConvCritic(resolution=resolution, base_channels=8, max_channels=16, cond="image")
+    assert D.config.final_resolution == final and D.feature_dim == 16 * final * final
+    x = torch.rand(2, 3, resolution, resolution)
+    assert D(x, x).shape == (2,)
 
 
 def test_generator_is_class_conditional_and_registry_rebuilds() -> None:

@@ -80,8 +80,18 @@ class CriticConfig:
                               f"choose one of {', '.join(AUX_BACKBONES)}")
         if self.mbstd_group < 0 or self.mbstd_group == 1:
             raise ConfigError(f"minibatch-stddev group size must be 0 (off) or >= 2, got {self.mbstd_group}")
-        if self.resolution < self.min_resolution or self.resolution & (self.resolution - 1):
-            raise ConfigError(f"critic resolution must be a power of two >= {self.min_resolution}, got {self.resolution}")
+        if self.min_resolution < 1 or self.resolution < self.min_resolution or self.final_resolution % 1:
+            raise ConfigError(f"critic resolution must be >= {self.min_resolution} and halve exactly down to under "
+                              f"{2 * self.min_resolution} (a power of two, or e.g. 96 or 192), got {self.resolution}")
+
+    @property
+    def final_resolution(self) -> float:
+        """Side of the last feature map: ``resolution`` halved while the half is at least ``min_resolution`` (4 for
+        a power of two, 6 for 192); not a whole number when a halving is inexact (e.g. 100 -> 50 -> 25 -> 12.5)."""
+        res: float = self.resolution
+        while res / 2 >= self.min_resolution:
+            res /= 2
+        return res
 
 
 def minibatch_stddev(x: torch.Tensor, group_size: int, eps: float = 1e-8) -> torch.Tensor:
@@ -188,7 +198,8 @@ class PretrainedAuxClassifier(nn.Module):
 
 
 class ConvCritic(nn.Module):
-    """Conv critic: stride-2 blocks from ``resolution`` down to ``min_resolution``, then a linear score.
+    """Conv critic: stride-2 blocks from ``resolution`` down to ``CriticConfig.final_resolution`` (``min_resolution``
+    for a power of two), then a linear score.
 
     Args:
         config: a :class:`CriticConfig` (or its fields as keyword arguments).
@@ -213,7 +224,7 @@ class ConvCritic(nn.Module):
         self.stem = wrap(nn.Conv2d(cin, ch, 3, padding=1))
         blocks = []
         res = config.resolution
-        while res > config.min_resolution:
+        while res // 2 >= config.min_resolution:
             nxt = min(ch * 2, config.max_channels)
             blocks.append(_DownBlock(ch, nxt, config.norm, config.spectral_norm))
             ch, res = nxt, res // 2
