@@ -47,11 +47,6 @@ class HaarDetector:
         return [{"box": [int(x), int(y), int(x + w), int(y + h)], "size": int(max(w, h))} for x, y, w, h in boxes]
 
 
-def dlib_faces(det: FaceDetector, rgb: np.ndarray) -> list[dict[str, Any]]:
-    return [{"box": list(map(int, f.box)), "size": round(f.size, 1), "score": round(f.score, 3)}
-            for f in det.detect(rgb)]
-
-
 def _covers_centre(face: dict[str, Any], shape: tuple[int, ...]) -> bool:
     x0, y0, x1, y1 = face["box"]
     cy, cx = shape[0] / 2, shape[1] / 2
@@ -59,7 +54,8 @@ def _covers_centre(face: dict[str, Any], shape: tuple[int, ...]) -> bool:
 
 
 def run(lfw: Path | None, realworld: Path | None, limit: int) -> dict[str, Any]:
-    detectors = {"dlib": (lambda d: (lambda im: dlib_faces(d, im)))(FaceDetector()), "haar": HaarDetector().detect}
+    dlib_detector = FaceDetector()
+    detectors = {"dlib": lambda im: [f.as_dict() for f in dlib_detector.detect(im)], "haar": HaarDetector().detect}
     result: dict[str, Any] = {"cpu": platform.processor() or platform.machine(), "limit": limit}
     for name, detect in detectors.items():
         res: dict[str, Any] = {}
@@ -77,9 +73,7 @@ def run(lfw: Path | None, realworld: Path | None, limit: int) -> dict[str, Any]:
                           "sec_per_photo": round((time.perf_counter() - t0) / max(1, len(files)), 3)}
         if realworld is not None:
             photos = {}
-            for f in sorted(realworld.glob("*/*")):
-                if f.suffix.lower() not in (".jpg", ".jpeg", ".png"):
-                    continue
+            for f in scan_images(realworld):
                 im = np.asarray(read_rgb(f))
                 t0 = time.perf_counter()
                 faces = detect(im)

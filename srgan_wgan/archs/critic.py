@@ -224,7 +224,7 @@ class ConvCritic(nn.Module):
         self.stem = wrap(nn.Conv2d(cin, ch, 3, padding=1))
         blocks = []
         res = config.resolution
-        while res // 2 >= config.min_resolution:
+        while res > config.final_resolution:
             nxt = min(ch * 2, config.max_channels)
             blocks.append(_DownBlock(ch, nxt, config.norm, config.spectral_norm))
             ch, res = nxt, res // 2
