@@ -1,5 +1,5 @@
 """Face detection on the photos users bring: dlib (HOG + 5 landmarks, :class:`srgan_wgan.data.face_align.FaceDetector`)
-beside the OpenCV Haar pair that ``sr upscale`` uses today (:meth:`FaceUpscaler.detect_faces`).
+(what ``sr upscale`` uses) beside the OpenCV Haar pair it used before.
 
     python -m benchmarks.face_detection --lfw ../shared/data/faces/lfw/images --realworld ../shared/data/realworld \
         --limit 200 --out benchmarks/results/face_detection.json
@@ -34,17 +34,42 @@ NO_FACE_PHOTOS = ("coffee", "chelsea", "rocket", "hubble_deep_field", "immunohis
 
 
 class HaarDetector:
-    """The detector of ``sr upscale`` today, without loading a model (the cascades only)."""
+    """The OpenCV Haar pair that ``sr upscale`` used before dlib: a face must be found by both the ``default`` and
+    the ``alt2`` frontal cascades (IoU >= 0.3); small photos are searched upscaled (up to 4x, at most ~4 MP)."""
 
     def __init__(self) -> None:
-        from srgan_wgan.apps.face_sr.inference import FaceUpscaler
+        import cv2
 
-        self._impl = FaceUpscaler.__new__(FaceUpscaler)
-        self._impl._detector = None
+        self._cv2 = cv2
+        self._cascades = [cv2.CascadeClassifier(cv2.data.haarcascades + f"haarcascade_frontalface_{name}.xml")
+                          for name in ("default", "alt2")]
 
     def detect(self, rgb: np.ndarray) -> list[dict[str, Any]]:
-        boxes = self._impl.detect_faces(rgb.astype(np.float32) / 255)
-        return [{"box": [int(x), int(y), int(x + w), int(y + h)], "size": int(max(w, h))} for x, y, w, h in boxes]
+        cv2 = self._cv2
+        h, w = rgb.shape[:2]
+        factor = int(max(1, min(4, (4e6 / max(1, w * h)) ** 0.5)))
+        gray = cv2.cvtColor(np.ascontiguousarray(rgb[..., :3]), cv2.COLOR_RGB2GRAY)
+        if factor > 1:
+            gray = cv2.resize(gray, (w * factor, h * factor), interpolation=cv2.INTER_CUBIC)
+        gray = cv2.equalizeHist(gray)
+        found = [c.detectMultiScale(gray, scaleFactor=1.1, minNeighbors=5, minSize=(24, 24)) for c in self._cascades]
+        faces = []
+        for a in found[0]:
+            match = [b for b in found[1] if _iou(a, b) >= 0.3]
+            if match:
+                avg = (np.asarray(a, np.float64) + np.asarray(max(match, key=lambda b: _iou(a, b)), np.float64)) / 2
+                x, y, bw, bh = (int(round(v / factor)) for v in avg)
+                faces.append({"box": [x, y, x + bw, y + bh], "size": max(bw, bh)})
+        return sorted(faces, key=lambda f: -f["size"])
+
+
+def _iou(a: Any, b: Any) -> float:
+    """Intersection over union of two ``(x, y, w, h)`` boxes."""
+    ax, ay, aw, ah = (float(v) for v in a)
+    bx, by, bw, bh = (float(v) for v in b)
+    iw = max(0.0, min(ax + aw, bx + bw) - max(ax, bx))
+    ih = max(0.0, min(ay + ah, by + bh) - max(ay, by))
+    return iw * ih / (aw * ah + bw * bh - iw * ih + 1e-9)
 
 
 def _covers_centre(face: dict[str, Any], shape: tuple[int, ...]) -> bool:

@@ -221,7 +221,11 @@ def evaluate(
     model: Annotated[str, typer.Option(help="Model name (face-x8-fidelity, ...) or weights file/folder.")],
     crop_fraction: Annotated[float, typer.Option(help="Centre crop fraction before resizing to --hr-size "
                                                       "(LFW 250x250: 0.512 = the centre 128x128).")] = 1.0,
-    hr_size: Annotated[int, typer.Option(help="HR size the metrics are computed at.")] = 128,
+    hr_size: Annotated[int | None, typer.Option(help="HR size the metrics are computed at (default: the size "
+                                                     "the model was trained at).", show_default=False)] = None,
+    degradation: Annotated[list[str] | None, typer.Option(
+        help="LR recipe, repeatable: clean (kornia antialiased bicubic), pil-bicubic, opencv-area, realistic[:SEED] "
+             "(random blur, resizer, noise, JPEG; seed 0 by default).", show_default="clean")] = None,
     json_out: Annotated[Path | None, typer.Option("--json", help="Write the metrics here as JSON.")] = None,
     device: DeviceOpt = "auto",
     limit: Annotated[int | None, typer.Option(help="Evaluate only the first N images.")] = None,
@@ -242,19 +246,24 @@ def evaluate(
 
     setup_logging()
     out = evaluate_folder(data, model, crop_fraction, hr_size, device, limit, split, val_fraction, cache_dir,
-                          identity, fp32)
+                          identity, fp32, tuple(degradation or ("clean",)))
     scale, with_id = out["scale"], "identity_dist" in out["model"]
-    table = Table(title=f"x{scale} on {out['images']} faces from {data} ({hr_size}px HR, border {scale} shaved)")
-    cols = ["method", "PSNR RGB", "PSNR Y", "SSIM Y", "LPIPS-alex"] + (["ID dist", "ID match"] if with_id else [])
+    what = f"x{scale}" if scale > 1 else "restoration"
+    table = Table(title=f"{what} on {out['images']} faces from {data} ({out['hr_size']}px HR, border "
+                        f"{scale if scale > 1 else 4} shaved)")
+    cols = ["LR recipe", "method", "PSNR RGB", "PSNR Y", "SSIM Y", "LPIPS-alex"] + (
+        ["ID dist", "ID match"] if with_id else [])
     for col in cols:
         table.add_column(col)
-    for name in ("model", "bicubic"):
-        r = out[name]
-        row = [name if name == "bicubic" else out["model_path"], f"{r['psnr_rgb']:.2f}", f"{r['psnr_y']:.2f}",
-               f"{r['ssim_y']:.4f}", f"{r['lpips_alex']:.4f}"]
-        if with_id:
-            row += [f"{r['identity_dist']:.4f}", f"{100 * r['identity_match']:.1f} %"]
-        table.add_row(*row)
+    for spec, res in out["degradations"].items():
+        for name in ("model", "bicubic"):
+            r = res[name]
+            label = out["model_path"] if name == "model" else ("bicubic" if scale > 1 else "input (no model)")
+            row = [spec, label, f"{r['psnr_rgb']:.2f}", f"{r['psnr_y']:.2f}", f"{r['ssim_y']:.4f}",
+                   f"{r['lpips_alex']:.4f}"]
+            if with_id:
+                row += [f"{r['identity_dist']:.4f}", f"{100 * r['identity_match']:.1f} %"]
+            table.add_row(*row)
     console.print(table)
     if out["identity"]:
         console.print(out["identity"])
@@ -276,9 +285,11 @@ def upscale(
     backend: BackendOpt = "torch",
     force: Annotated[bool, typer.Option(help="Overwrite existing outputs.")] = False,
     max_pixels: Annotated[int, typer.Option(help="Refuse inputs with more pixels (decompression-bomb guard).")] = 64_000_000,
-    verbose: VerboseOpt = False,
+    report_path: Annotated[Path | None, typer.Option("--report", help="Write a JSON report: every face's box, "
+                                                     "landmarks, size and action (restored, or skipped and why).")] = None,
+    verbose: Annotated[bool, typer.Option("--verbose", "-v", help="List every face and what was done with it.")] = False,
 ) -> None:
-    """Upscale photos: faces are detected, super-resolved and pasted back; the rest is upscaled with Lanczos."""
+    """Upscale photos: faces are detected, aligned, restored and pasted back; the rest is upscaled with Lanczos."""
     from rich.markup import escape
 
     from srgan_wgan.data.folders import IMAGE_EXTENSIONS, scan_images
@@ -304,6 +315,7 @@ def upscale(
         raise UserError(f"-o {output}: several inputs need an output folder, not a file")
     up = FaceUpscaler(model=model, scale=scale, device=device, fp32=fp32, tile=tile, backend=backend)
     failed = 0
+    reports: list[dict[str, object]] = []
     for path, root in files:
         if single and output is not None and not output.is_dir():
             dst = output
@@ -325,8 +337,19 @@ def upscale(
             console.print(f"[bold red]error:[/] {escape(msg if str(path) in msg else f'{path}: {msg}')}", highlight=False,
                           soft_wrap=True)
             continue
-        faces = "" if aligned else f" ({report.faces_enhanced} of {report.faces_found} face(s) super-resolved)"
-        console.print(f"{path} -> {dst}{faces}", highlight=False, soft_wrap=True)
+        console.print(f"{path} -> {dst}: {report.summary()}", highlight=False, soft_wrap=True)
+        if verbose:
+            for i, fa in enumerate(report.faces, 1):
+                why = f" ({fa.reason})" if fa.reason else ""
+                console.print(f"  face {i}: box {list(fa.face.box)}, {fa.face_px} px, {fa.action}{why}", highlight=False,
+                              soft_wrap=True)
+        reports.append({"input": str(path), "output": str(dst), **report.as_dict()})
+    if report_path is not None:
+        from srgan_wgan.io.atomic import atomic_write
+
+        report_path.parent.mkdir(parents=True, exist_ok=True)
+        with atomic_write(report_path) as tmp:
+            tmp.write_text(json.dumps({"files": reports}, indent=1) + "\n")
     if failed:
         raise typer.Exit(1)
 

@@ -126,6 +126,32 @@ def test_sr_eval_reports_model_and_bicubic(tmp_path, styles, shared_dir) -> None
 
 
 @pytest.mark.shared
+def test_sr_eval_scores_each_lr_recipe(tmp_path, styles, shared_dir) -> None:
+    import json
+
+    import torch
+
+    from srgan_wgan.archs import SRResNet
+    from srgan_wgan.io.weights import save_pretrained
+
+    torch.manual_seed(0)
+    save_pretrained(SRResNet(scale=1, num_feat=8, num_blocks=1, unshuffle=4), tmp_path / "r" / "generator.safetensors",
+                    {"scale": 1, "hr_size": 64, "task": "face_restore"})
+    out = cli("sr", "eval", "--data", str(styles), "--model", str(tmp_path / "r"), "--degradation", "clean",
+              "--degradation", "realistic:3", "--degradation", "opencv-area", "--json", str(tmp_path / "r.json"),
+              "--device", "cpu", "--no-identity")
+    assert out.returncode == 0, out.stderr
+    r = json.loads((tmp_path / "r.json").read_text())
+    assert r["hr_size"] == 64 and r["degradation"] == "clean"  # the model's own size when --hr-size is not given
+    assert list(r["degradations"]) == ["clean", "realistic:3", "opencv-area"]
+    inputs = {k: v["bicubic"]["psnr_y"] for k, v in r["degradations"].items()}
+    assert len(set(inputs.values())) == 3 and inputs["realistic:3"] < inputs["clean"]  # three different LR sets
+    assert "input (no model)" in out.stdout + out.stderr
+    bad = cli("sr", "eval", "--data", str(styles), "--model", str(tmp_path / "r"), "--degradation", "jpeg")
+    assert bad.returncode != 0 and "--degradation must be one of" in bad.stderr and "Traceback" not in bad.stderr
+
+
+@pytest.mark.shared
 def test_sr_eval_split_matches_training_split(tmp_path, styles, shared_dir) -> None:
     import json
 

@@ -168,6 +168,28 @@ def test_lpips_and_vgg_use_the_real_imagenet_backbones(shared_dir) -> None:
     assert vgg(smooth, smooth).item() == 0.0 and vgg(blur, smooth).item() < vgg(img, smooth).item()
 
 
+def test_lr_recipes_of_sr_eval_are_seeded_per_face_and_differ() -> None:
+    from srgan_wgan.apps.face_sr.evaluate import degraded_inputs, parse_degradation
+    from srgan_wgan.errors import UserError
+
+    hr = torch.rand(6, 3, 64, 64)
+    clean, ref = degraded_inputs(hr, 4, "clean")
+    pil, _ = degraded_inputs(hr, 4, "pil-bicubic")
+    area, _ = degraded_inputs(hr, 4, "opencv-area")
+    assert clean.shape == pil.shape == area.shape == (6, 3, 16, 16) and ref is hr
+    assert (clean - pil).abs().mean() > 1e-3 and (pil - area).abs().mean() > 1e-3
+    real, _ = degraded_inputs(hr, 4, "realistic:5")
+    assert real.shape == (6, 3, 16, 16)
+    again, _ = degraded_inputs(hr[2:], 4, "realistic:5", start=2)  # the draw follows the face, not the batch
+    assert torch.equal(again, real[2:]) and not torch.equal(degraded_inputs(hr, 4, "realistic:6")[0], real)
+    restore, _ = degraded_inputs(hr, 1, "opencv-area")  # a restoration model: shrunk 4x, back at the HR size
+    assert restore.shape == hr.shape and (restore - hr).abs().mean() > 1e-3
+    assert parse_degradation("realistic") == ("realistic", 0)
+    for bad in ("jpeg", "clean:3", "realistic:x"):
+        with pytest.raises(UserError, match="--degradation"):
+            parse_degradation(bad)
+
+
 @pytest.mark.shared
 def test_evaluate_sr_reports_bicubic_baseline(shared_dir) -> None:
     files = sorted((shared_dir / "data/faces/lfw/images").glob("*"))[:4]

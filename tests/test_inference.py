@@ -14,7 +14,7 @@ from PIL import Image
 
 from srgan_wgan.archs import SRResNet
 from srgan_wgan.errors import UserError, WeightsError
-from srgan_wgan.apps.face_sr.inference import FaceUpscaler, resolve_model_path
+from srgan_wgan.apps.face_sr.inference import FaceUpscaler, resolve_model_path, upscale_background
 from srgan_wgan.io.images import read_image, write_image
 from srgan_wgan.io.weights import save_pretrained
 
@@ -108,7 +108,7 @@ def test_model_resolution_errors(model_path, tmp_path) -> None:
         FaceUpscaler(tmp_path / "junk.safetensors", device="cpu")
 
 
-def test_astronaut_face_is_found_and_output_is_4x(model_path) -> None:
+def test_astronaut_face_is_found_aligned_and_restored_at_every_size(model_path) -> None:
     skimage_data = pytest.importorskip("skimage.data")
     from srgan_wgan.io.images import ImageData
 
@@ -118,10 +118,110 @@ def test_astronaut_face_is_found_and_output_is_4x(model_path) -> None:
     up = FaceUpscaler(model_path, device="cpu")
     out, report = up.upscale(ImageData(small))
     assert out.rgb.shape == (512, 512, 3) and report.faces_found == 1 and report.faces_enhanced == 1
-    x, y, w, h = report.boxes[0]
-    assert 35 <= x + w / 2 <= 75 and 15 <= y + h / 2 <= 45  # the astronaut's face, upper middle
-    _, full = up.upscale(ImageData(rgb))
-    assert full.faces_found == 1 and full.faces_enhanced == 0  # 512 px photo: the face is already large
+    assert report.faces[0].action == "restored" and report.summary() == "1 of 1 face restored"
+    x0, y0, x1, y1 = report.boxes[0]
+    assert 35 <= (x0 + x1) / 2 <= 75 and 15 <= (y0 + y1) / 2 <= 45  # the astronaut's face, upper middle
+    lanczos = upscale_background(small, 4)
+    face_region = (slice(y0 * 4, y1 * 4), slice(x0 * 4, x1 * 4))
+    assert np.abs(out.rgb[face_region] - lanczos[face_region]).mean() > 0.005  # the face went through the model
+    assert np.array_equal(out.rgb[400:, :], lanczos[400:, :])  # far from the face: the background path, untouched
+    _, full = up.upscale(ImageData(rgb))  # 512 px photo: a ~100 px face, larger than the 32 px model input
+    assert full.faces_found == 1 and full.faces[0].action == "restored-large"
+    assert full.summary() == "1 of 1 face restored (1 larger than the working size)"
+
+
+def _shifting(up: FaceUpscaler, shift: np.ndarray) -> None:
+    """Make ``up``'s network a colour-shifting Lanczos upscaler (the complaint colour-true paste answers)."""
+    def enhance(lr: np.ndarray) -> np.ndarray:
+        return np.clip(upscale_background(lr, up.model_scale, 16) + shift, 0, 1)
+
+    up.enhance = enhance  # type: ignore[method-assign]
+
+
+def test_pasted_faces_keep_the_photos_colours(model_path) -> None:
+    skimage_data = pytest.importorskip("skimage.data")
+    from srgan_wgan.io.images import ImageData
+
+    small = np.asarray(Image.fromarray(skimage_data.astronaut()).resize((128, 128), Image.Resampling.LANCZOS),
+                       dtype=np.float32) / 255
+    up = FaceUpscaler(model_path, device="cpu")
+    _shifting(up, np.array([0.15, -0.1, 0.05], np.float32))
+    out, report = up.upscale(ImageData(small))
+    x0, y0, x1, y1 = report.boxes[0]
+    region = (slice(y0 * 4, y1 * 4), slice(x0 * 4, x1 * 4))
+    drift = out.rgb[region].mean((0, 1)) - upscale_background(small, 4)[region].mean((0, 1))
+    assert np.abs(drift).max() < 0.01, drift  # the network shifted the colour by up to 0.15; the paste did not
+
+
+def test_a_failed_landmark_fit_or_a_tiny_face_is_skipped_with_its_reason(model_path, monkeypatch) -> None:
+    from srgan_wgan.data.face_align import FACE_TEMPLATE, Face
+    from srgan_wgan.io.images import ImageData
+
+    good = Face((20, 20, 46, 46), FACE_TEMPLATE * 28 + 18)
+    broken = Face((70, 10, 110, 50), np.array([[80, 20], [100, 20], [90, 45], [80, 45], [100, 45]], np.float64))
+    tiny = Face((5, 80, 14, 89), FACE_TEMPLATE * 10 + [5, 80])
+    up = FaceUpscaler(model_path, device="cpu")
+    monkeypatch.setattr(FaceUpscaler, "detect_faces", lambda self, rgb: [good, broken, tiny])
+    rgb = np.random.default_rng(0).random((100, 120, 3)).astype(np.float32)
+    out, report = up.upscale(ImageData(rgb))
+    assert [f.action for f in report.faces] == ["restored", "skipped", "skipped"]
+    assert report.faces[1].reason.startswith("landmark fit failed") and report.faces[2].reason == "too small: 9 px"
+    import re
+
+    assert re.fullmatch(r"1 of 3 faces restored \(1 landmark fit failed: residual 0\.\d\d; 1 too small: 9 px\)",
+                        report.summary()), report.summary()
+    assert out.rgb.shape == (400, 480, 3)
+    d = report.as_dict()
+    assert d["faces_restored"] == 1 and d["faces"][2]["action"] == "skipped" and d["faces"][2]["face_px"] == 9
+
+
+def test_faces_cut_by_the_border_and_extreme_aspect_ratios(model_path) -> None:
+    skimage_data = pytest.importorskip("skimage.data")
+    from srgan_wgan.io.images import ImageData
+
+    small = np.asarray(Image.fromarray(skimage_data.astronaut()).resize((128, 128), Image.Resampling.LANCZOS),
+                       dtype=np.float32) / 255
+    up = FaceUpscaler(model_path, device="cpu")
+    cut = small[:, 48:]  # the face's left edge is at the image border
+    out, report = up.upscale(ImageData(np.ascontiguousarray(cut)))
+    assert out.rgb.shape == (512, 320, 3) and np.isfinite(out.rgb).all() and report.faces_enhanced <= 1
+    strip = np.ascontiguousarray(np.tile(small[20:40], (1, 8, 1)))  # 20 x 1024
+    out, _ = up.upscale(ImageData(strip))
+    assert out.rgb.shape == (80, 4096, 3)
+
+
+def test_a_restoration_model_restores_at_its_working_size_and_blends_larger_faces(tmp_path) -> None:
+    from srgan_wgan.apps.face_sr.inference import blend_bands
+    from srgan_wgan.data.face_align import FACE_TEMPLATE, Face
+    from srgan_wgan.io.images import ImageData
+
+    torch.manual_seed(0)
+    G = SRResNet(scale=1, num_feat=8, num_blocks=1, unshuffle=4)
+    save_pretrained(G, tmp_path / "r" / "generator.safetensors", {"scale": 1, "hr_size": 64, "task": "face_restore"})
+    with pytest.raises(UserError, match="1 to 8"):
+        FaceUpscaler(tmp_path / "r", scale=16, device="cpu")
+    up = FaceUpscaler(tmp_path / "r", scale=2, device="cpu")
+    assert (up.scale, up.model_scale, up.lr_size, up.hr_size) == (2, 1, 64, 64)
+    small, large = Face((4, 4, 24, 24), FACE_TEMPLATE * 24 + 2), Face((40, 0, 110, 70), FACE_TEMPLATE * 70 + [40, 0])
+    up.detect_faces = lambda rgb: [large, small]  # type: ignore[method-assign]
+    rgb = np.random.default_rng(1).random((80, 120, 3)).astype(np.float32)
+    out, report = up.upscale(ImageData(rgb))
+    assert out.rgb.shape == (160, 240, 3) and [f.action for f in report.faces] == ["restored-large", "restored"]
+    crop, _ = up.upscale(ImageData(rgb[:50, :50]), aligned=True)
+    assert crop.rgb.shape == (100, 100, 3)
+    # the band blend: the coarse band of the restoration, the fine band of the background
+    restored = np.full((16, 16, 3), 0.3, np.float32)
+    background = np.random.default_rng(2).random((64, 64, 3)).astype(np.float32) * 0.2 + 0.6
+    blend = blend_bands(restored, background)
+    assert abs(blend.mean() - 0.3) < 0.02  # coarse: the restored face's level
+    fine = background - cv2_blur(background)
+    assert np.corrcoef((blend - cv2_blur(blend)).ravel(), fine.ravel())[0, 1] > 0.8  # fine: the background's
+
+
+def cv2_blur(x: np.ndarray) -> np.ndarray:
+    import cv2
+
+    return cv2.GaussianBlur(x, (0, 0), 3)
 
 
 def cli(*args: str) -> subprocess.CompletedProcess[str]:
@@ -145,6 +245,27 @@ def test_upscale_batch_keeps_going_and_never_clobbers(model_path, tmp_path) -> N
     assert again.returncode == 1 and "--force" in again.stderr
     unknown = cli(str(good), "--model", "face-x16")
     assert unknown.returncode == 2 and unknown.stderr.startswith("error:") and "Traceback" not in unknown.stderr
+
+
+def test_upscale_lists_every_face_and_writes_a_json_report(model_path, tmp_path) -> None:
+    skimage_data = pytest.importorskip("skimage.data")
+    import json
+    import re
+
+    Image.fromarray(skimage_data.astronaut()).resize((128, 128), Image.Resampling.LANCZOS).save(tmp_path / "a.png")
+    Image.fromarray(skimage_data.coffee()).resize((100, 75)).save(tmp_path / "coffee.png")
+    out = cli(str(tmp_path / "a.png"), str(tmp_path / "coffee.png"), "-o", str(tmp_path / "out"), "--model",
+              str(model_path), "--device", "cpu", "-v", "--report", str(tmp_path / "r" / "report.json"))
+    assert out.returncode == 0, out.stderr
+    text = out.stdout + out.stderr
+    assert "a.png -> " in text and "a_x4.png: 1 of 1 face restored" in text
+    assert "coffee_x4.png: no faces found: background only" in text
+    assert re.search(r"face 1: box \[\d+, \d+, \d+, \d+\], \d+ px, restored", text), text
+    rep = json.loads((tmp_path / "r" / "report.json").read_text())
+    astro, coffee = rep["files"]
+    assert astro["faces_found"] == 1 and astro["faces"][0]["action"] == "restored" and astro["scale"] == 4
+    assert len(astro["faces"][0]["landmarks"]) == 5 and astro["faces"][0]["face_px"] > 12
+    assert coffee["faces"] == [] and coffee["summary"] == "no faces found: background only"
 
 
 def test_one_pixel_image_and_missing_output_folder(model_path, tmp_path) -> None:

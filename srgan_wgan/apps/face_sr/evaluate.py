@@ -6,6 +6,7 @@ import logging
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+import numpy as np
 import torch
 from torch import nn
 
@@ -23,19 +24,75 @@ if TYPE_CHECKING:
 log = logging.getLogger("srgan_wgan")
 
 
+DEGRADATIONS = ("clean", "pil-bicubic", "opencv-area", "realistic")
+"""LR recipes of ``sr eval --degradation``: ``clean`` = kornia's antialiased bicubic (the fixed-scale models'
+training kernel), ``pil-bicubic`` / ``opencv-area`` = the resizers a user's photo was more likely made with,
+``realistic[:seed]`` = the seeded random blur / resize / noise / JPEG pipeline of :mod:`srgan_wgan.data.degradations`
+(each face its own draw, from ``seed`` and its index)."""
+
+RESTORE_FACTOR = 4
+"""For a restoration model (scale 1) the non-``realistic`` recipes shrink the face this many times and bicubic-upsample
+it back to the working size: the model's input, and the baseline."""
+
+
+def parse_degradation(spec: str) -> tuple[str, int]:
+    """``realistic:7`` -> ``("realistic", 7)``; ``clean`` -> ``("clean", 0)``; a :class:`UserError` otherwise."""
+    name, sep, seed = spec.partition(":")
+    if name not in DEGRADATIONS:
+        raise UserError(f"--degradation must be one of {', '.join(DEGRADATIONS)} (realistic may take :SEED), "
+                        f"got {spec!r}")
+    if sep and name != "realistic":
+        raise UserError(f"--degradation {spec}: only realistic takes a seed")
+    try:
+        return name, int(seed) if sep else 0
+    except ValueError:
+        raise UserError(f"--degradation {spec}: the seed must be an integer") from None
+
+
+def degraded_inputs(hr: torch.Tensor, scale: int, degradation: str = "clean", start: int = 0
+                    ) -> tuple[torch.Tensor, torch.Tensor]:
+    """``(lr, reference)`` for a float HR batch in ``[0, 1]`` under one recipe (:data:`DEGRADATIONS`).
+
+    For a fixed-scale model ``lr`` is ``scale`` times smaller than ``hr``; for a restoration model (``scale == 1``)
+    it is at the HR size. ``reference`` is ``hr``, made grey where the ``realistic`` draw made the face grey.
+    ``start`` is the batch's index in the set (the ``realistic`` seeds follow the face, not the batch size).
+    """
+    name, seed = parse_degradation(degradation)
+    factor = scale if scale > 1 else RESTORE_FACTOR
+    h, w = hr.shape[-2:]
+    if name == "realistic":
+        from srgan_wgan.data.degradations import DegradationConfig, degrade_batch
+
+        seeds = [seed * 1_000_003 + start + i for i in range(hr.shape[0])]
+        out = (h, w) if scale == 1 else (h // scale, w // scale)
+        return degrade_batch(hr, seeds, out, DegradationConfig())
+    if name == "clean":
+        lr = make_lr(hr, factor)
+    else:
+        from srgan_wgan.data.degradations import resize
+
+        kernel = {"pil-bicubic": "pil_bicubic", "opencv-area": "cv2_area"}[name]
+        imgs = [resize(x.permute(1, 2, 0).cpu().numpy(), (h // factor, w // factor), kernel) for x in hr]
+        lr = torch.from_numpy(np.stack(imgs)).permute(0, 3, 1, 2).clamp(0, 1).to(hr.device)
+    if scale == 1:
+        lr = bicubic_upscale(lr, factor)
+    return lr, hr
+
+
 @torch.no_grad()
 def evaluate_sr(
     generator: nn.Module | None, hr: torch.Tensor, scale: int, batch_size: int = 32, lpips: nn.Module | None = None,
     device: str | torch.device = "cpu", identity: tuple[FaceIdentity, IdentityReference] | None = None,
-    fp32: bool = False,
+    fp32: bool = False, degradation: str = "clean",
 ) -> dict[str, float]:
     """Mean PSNR (RGB, Y), SSIM (Y) and LPIPS-alex of ``generator`` (or bicubic when ``None``) on uint8 HR crops.
 
-    LR is made with :func:`make_lr`; the border shaved for PSNR/SSIM equals the scale. ``identity`` =
-    ``(FaceIdentity, IdentityReference of hr)`` adds the mean dlib face-embedding distance to the HR face
-    (``identity_dist``) and the fraction below dlib's same-person threshold (``identity_match``). The generator
-    runs as ``sr upscale`` runs it: bf16 autocast where the device computes bf16 natively, fp32 with ``fp32=True``;
-    the metrics are computed in fp32.
+    LR is made by the ``degradation`` recipe (:func:`degraded_inputs`); the border shaved for PSNR/SSIM equals the
+    scale (4 for a restoration model). For a restoration model the baseline is its input (the degraded face at the
+    working size, bicubic-upsampled where the recipe shrank it). ``identity`` = ``(FaceIdentity, IdentityReference
+    of hr)`` adds the mean dlib face-embedding distance to the HR face (``identity_dist``) and the fraction below
+    dlib's same-person threshold (``identity_match``). The generator runs as ``sr upscale`` runs it: bf16 autocast
+    where the device computes bf16 natively, fp32 with ``fp32=True``; the metrics are computed in fp32.
     """
     from srgan_wgan.metrics import psnr, ssim
     from srgan_wgan.utils.precision import inference_precision
@@ -47,6 +104,7 @@ def evaluate_sr(
     device = torch.device(device)
     precision = inference_precision(device, fp32)
     lpips = lpips.to(device)
+    shave = scale if scale > 1 else RESTORE_FACTOR
     sums = {"psnr_rgb": 0.0, "psnr_y": 0.0, "ssim_y": 0.0, "lpips_alex": 0.0}
     if identity is not None:
         from srgan_wgan.identity import SAME_PERSON_THRESHOLD
@@ -54,17 +112,16 @@ def evaluate_sr(
         sums |= {"identity_dist": 0.0, "identity_match": 0.0}
     n = 0
     for i in range(0, hr.shape[0], batch_size):
-        x = (hr[i : i + batch_size].float() / 255).to(device)
-        lr = make_lr(x, scale)
+        lr, x = degraded_inputs((hr[i : i + batch_size].float() / 255).to(device), scale, degradation, start=i)
         if generator is None:
-            out = bicubic_upscale(lr, scale)
+            out = bicubic_upscale(lr, scale) if scale > 1 else lr
         else:
             with precision.autocast():
                 out = generator(lr)
             out = out.float().clamp(0, 1)
-        sums["psnr_rgb"] += psnr(out, x, shave=scale).sum().item()
-        sums["psnr_y"] += psnr(out, x, shave=scale, y_channel=True).sum().item()
-        sums["ssim_y"] += ssim(out, x, shave=scale).sum().item()
+        sums["psnr_rgb"] += psnr(out, x, shave=shave).sum().item()
+        sums["psnr_y"] += psnr(out, x, shave=shave, y_channel=True).sum().item()
+        sums["ssim_y"] += ssim(out, x, shave=shave).sum().item()
         sums["lpips_alex"] += lpips(out, x).sum().item()
         if identity is not None:
             d = identity[0].distances(out, identity[1], start=i)
@@ -139,15 +196,19 @@ def identity_reference(wanted: bool | None, hr: torch.Tensor
                              "central box elsewhere")
 
 
-def evaluate_folder(data: str | Path, model: str | Path, crop_fraction: float = 1.0, hr_size: int = 128,
+def evaluate_folder(data: str | Path, model: str | Path, crop_fraction: float = 1.0, hr_size: int | None = None,
                     device: str = "auto", limit: int | None = None, split: str = "all", val_fraction: float = 0.05,
-                    cache_dir: str | Path | None = None, identity: bool | None = None, fp32: bool = False
-                    ) -> dict[str, Any]:
+                    cache_dir: str | Path | None = None, identity: bool | None = None, fp32: bool = False,
+                    degradations: tuple[str, ...] = ("clean",)) -> dict[str, Any]:
     """``sr eval``: a face SR model and bicubic on the faces of a folder (or of the ``train`` / ``val`` file-hash
     split ``sr train`` makes of it), centre-cropped by ``crop_fraction`` and resized to ``hr_size``.
 
-    Returns ``{"model": metrics, "bicubic": metrics, "model_path", "scale", "images", "identity": note, ...}``.
+    Returns ``{"model": metrics, "bicubic": metrics, "model_path", "scale", "images", "identity": note, ...}`` for
+    the first recipe of ``degradations`` (:data:`DEGRADATIONS`), and ``"degradations": {recipe: {"model", "bicubic"}}``
+    for each.
     """
+    for spec in degradations:
+        parse_degradation(spec)
     from srgan_wgan.apps.face_sr.inference import resolve_model_path
     from srgan_wgan.data.faces import load_face_crops
     from srgan_wgan.data.folders import scan_images
@@ -155,14 +216,16 @@ def evaluate_folder(data: str | Path, model: str | Path, crop_fraction: float = 
     from srgan_wgan.io.weights import load_pretrained
     from srgan_wgan.utils.device import resolve_device
 
-    if hr_size < 64:
-        raise UserError(f"--hr-size must be at least 64 (LPIPS-alex needs it), got {hr_size}")
     if split not in EVAL_SPLITS:
         raise UserError(f"--split must be all, train or val, not {split!r}")
     dev = resolve_device(device)
     path = resolve_model_path(model)
     G = load_pretrained(path, expected_arch="SRResNet", device=dev)
     scale = G.config.scale
+    if hr_size is None:  # the size the model was trained at
+        hr_size = int(G.weights_metadata.get("extra", {}).get("hr_size", 128))
+    if hr_size < 64:
+        raise UserError(f"--hr-size must be at least 64 (LPIPS-alex needs it), got {hr_size}")
     files = scan_images(data)
     if split != "all":
         files = split_by_hash(files, val_fraction)[split == "val"]
@@ -170,7 +233,11 @@ def evaluate_folder(data: str | Path, model: str | Path, crop_fraction: float = 
         raise UserError(f"no images found under {data}" + ("" if split == "all" else f" in the {split} split"))
     crops = load_face_crops(files[:limit] if limit else files, hr_size, crop_fraction, cache_dir)
     id_pair, id_info = identity_reference(identity, crops.images)
+    per = {spec: {"model": evaluate_sr(G, crops.images, scale, device=dev, identity=id_pair, fp32=fp32,
+                                      degradation=spec),
+                  "bicubic": evaluate_sr(None, crops.images, scale, device=dev, identity=id_pair, degradation=spec)}
+           for spec in dict.fromkeys(degradations)}
+    first = per[degradations[0]]
     return {"data": str(data), "split": split, "model_path": str(path), "scale": scale, "hr_size": hr_size,
             "crop_fraction": crop_fraction, "images": int(crops.images.shape[0]), "identity": id_info,
-            "model": evaluate_sr(G, crops.images, scale, device=dev, identity=id_pair, fp32=fp32),
-            "bicubic": evaluate_sr(None, crops.images, scale, device=dev, identity=id_pair)}
+            "degradation": degradations[0], "model": first["model"], "bicubic": first["bicubic"], "degradations": per}

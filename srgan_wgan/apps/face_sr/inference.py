@@ -1,14 +1,26 @@
-"""Face super-resolution inference: :class:`FaceUpscaler` owns model loading, tiling, face detection and pasting.
+"""Face super-resolution and restoration inference: :class:`FaceUpscaler` owns model loading, tiling, face
+detection, alignment and paste-back.
 
 Two modes (as in GFPGAN / Real-ESRGAN):
 
-* ``aligned=True``: the input is a face crop; the whole image goes through the SR network (tiled when large).
-* ``aligned=False``: a real photo. Faces are found with OpenCV's Haar cascade (shipped in the
-  ``opencv-python-headless`` wheel; nothing is downloaded; a face must be found by two cascades), each face is cropped to a square with the framing the
-  model was trained on, super-resolved, and pasted back with a feathered mask over the rest of the image, which is
-  upscaled with Lanczos. The model sees faces at its training scale (a 16 px square for x8, 32 px for x4); faces
-  more than 1.5x larger than that already hold more real detail than the model's input would keep, so they are
-  left to the background path.
+* ``aligned=True``: the input is a face crop; the whole image goes through the network (tiled when large). A
+  restoration model (same-size output, e.g. ``face-restore-fidelity``) restores the crop at its working size and
+  the result is brought to the output size by the band blend below.
+* ``aligned=False``: a real photo. The rest of the photo is upscaled with Lanczos. Faces are found with dlib's HOG
+  detector and 5 landmarks (:class:`srgan_wgan.data.face_align.FaceDetector`), aligned by a similarity transform
+  to the template of the training faces, restored, warped back by the inverse transform and blended in with a
+  feathered mask. Each restored face keeps the photo's colours: its lowest band (a Gaussian of 1/16 of the crop
+  side) is taken from the input crop, not from the network.
+
+  Faces of every size are processed; a face narrower than ``MIN_FACE_PX`` (12 px) or whose landmark fit fails
+  (``MAX_LANDMARK_RESIDUAL``) is skipped with its reason in the report. Faces larger than the model's working size
+  take one of two documented paths (reported as ``restored-large``):
+
+  - a fixed-scale SR model (x4, x8; fully convolutional) runs on the aligned crop at the photo's own resolution
+    instead of shrinking the face to its 16 / 32 px training input, which would throw its detail away;
+  - a restoration model restores the face at its working size (192 px), and where the face is larger than that
+    in the output, the restoration supplies the face's structure and colour up to the working resolution and the
+    background path the finer band (:func:`blend_bands`).
 
 Alpha is upscaled separately (Lanczos); grayscale and 16-bit images come back as grayscale / 16-bit
 (:mod:`srgan_wgan.io.images`). The network runs under bf16 autocast, channels_last, where the device computes bf16
@@ -22,13 +34,18 @@ import logging
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
+
+import cv2
 
 import numpy as np
 import torch
 from PIL import Image
 
+from srgan_wgan.data.face_align import (Face, FaceDetector, align_matrix, canvas_matrix, landmark_residual, paste_face,
+                                        warp_face)
 from srgan_wgan.errors import UserError, WeightsError
-from srgan_wgan.inference.tiling import feather_weights, run_tiled
+from srgan_wgan.inference.tiling import run_tiled
 from srgan_wgan.io.hub import resolve_weights
 from srgan_wgan.io.images import ImageData
 from srgan_wgan.io.weights import load_pretrained
@@ -42,6 +59,7 @@ FACE_MODELS: dict[str, str] = {
     "face-x8": "face-x8",
     "face-x4-fidelity": "face-x4-fidelity",
     "face-x8-fidelity": "face-x8-fidelity",
+    "face-restore-fidelity": "face-restore-fidelity",
 }
 DEFAULT_MODEL = {4: "face-x4", 8: "face-x8"}
 BACKENDS = ("torch", "onnx")
@@ -57,21 +75,96 @@ def resolve_model_path(model: str | os.PathLike[str] | None, scale: int | None =
     return resolve_weights(model, tuple(FACE_MODELS))
 
 
+MIN_FACE_PX = 12
+"""Faces whose detector box is narrower than this (photo pixels) are skipped: too few pixels to restore."""
+MAX_LANDMARK_RESIDUAL = 0.1
+"""A landmark fit whose aligned points lie further than this (RMS, fraction of the crop side) from the template is
+taken as failed and the face is skipped (frontal faces measure 0.005-0.055 on LFW)."""
+COLOUR_SIGMA = 1 / 16
+"""Sigma, as a fraction of the crop side, of the low-pass whose band is taken from the input (colour-true paste)."""
+
+
+@dataclass
+class FaceAction:
+    """One detected face and what :meth:`FaceUpscaler.upscale` did with it."""
+
+    face: Face
+    action: str
+    """``restored`` (at the model's working size), ``restored-large`` (larger than it: see the module doc) or
+    ``skipped``."""
+    reason: str = ""
+    """Why it was skipped, as ``kind: detail`` (``too small: 9 px``)."""
+
+    @property
+    def face_px(self) -> int:
+        """Side of the detector box in photo pixels (what a user calls the face's size)."""
+        x0, y0, x1, y1 = self.face.box
+        return int(max(x1 - x0, y1 - y0))
+
+    def as_dict(self) -> dict[str, Any]:
+        d = self.face.as_dict()
+        d.update(face_px=self.face_px, action=self.action)
+        if self.reason:
+            d["reason"] = self.reason
+        return d
+
+
 @dataclass
 class UpscaleReport:
-    """What :meth:`FaceUpscaler.upscale` did."""
+    """What :meth:`FaceUpscaler.upscale` did: one :class:`FaceAction` per detected face."""
 
-    faces_found: int = 0
-    faces_enhanced: int = 0
-    boxes: list[tuple[int, int, int, int]] = field(default_factory=list)
+    faces: list[FaceAction] = field(default_factory=list)
+    aligned: bool = False
+    scale: int = 4
+    model: str = ""
+
+    @property
+    def faces_found(self) -> int:
+        return len(self.faces)
+
+    @property
+    def faces_enhanced(self) -> int:
+        return sum(f.action != "skipped" for f in self.faces)
+
+    @property
+    def boxes(self) -> list[tuple[int, int, int, int]]:
+        """Boxes ``(x0, y0, x1, y1)`` of the faces that were restored."""
+        return [f.face.box for f in self.faces if f.action != "skipped"]
+
+    def summary(self) -> str:
+        """One line: ``3 of 4 faces restored (1 too small: 9 px)``; ``no faces found: background only``."""
+        if self.aligned:
+            return "aligned face: the whole image went through the model"
+        if not self.faces:
+            return "no faces found: background only"
+        n = len(self.faces)
+        head = f"{self.faces_enhanced} of {n} face{'s' if n != 1 else ''} restored"
+        notes: dict[str, list[str]] = {}
+        for f in self.faces:
+            if f.action == "skipped":
+                kind, _, detail = f.reason.partition(": ")
+                notes.setdefault(kind, []).append(detail)
+        large = sum(f.action == "restored-large" for f in self.faces)
+        parts = [f"{len(v)} {k}" + (f": {', '.join(d for d in v if d)}" if any(v) else "") for k, v in notes.items()]
+        if large:
+            parts.append(f"{large} larger than the working size")
+        return head + (f" ({'; '.join(parts)})" if parts else "")
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"model": self.model, "scale": self.scale, "aligned": self.aligned, "summary": self.summary(),
+                "faces_found": self.faces_found, "faces_restored": self.faces_enhanced,
+                "faces": [f.as_dict() for f in self.faces]}
 
 
 class FaceUpscaler:
-    """Super-resolve faces with a shipped or trained face-SR model.
+    """Upscale photos and face crops with a shipped or trained face model.
 
     Args:
-        model: a model name (``face-x4``, ``face-x8``, ``*-fidelity``) or a weights path; default by ``scale``.
-        scale: 4 or 8, used when ``model`` is not given (and checked against the model when it is).
+        model: a model name (``face-x4``, ``face-x8``, ``*-fidelity``, ``face-restore-fidelity``) or a weights
+            path; default by ``scale``.
+        scale: output scale. For a fixed-scale model (x4, x8) it picks the model when ``model`` is not given and
+            must match it when it is; a restoration model (same-size output) takes any scale from 1 to 8
+            (default 4).
         device: ``auto``, ``cpu``, ``cuda``, ``cuda:N``.
         fp32: run the network in fp32 (no bf16 autocast), on CPU as on CUDA.
         tile: LR tile size for ``aligned`` inputs (``0`` = whole image); tiles overlap by ``tile_overlap``.
@@ -95,14 +188,20 @@ class FaceUpscaler:
             fp32 = True  # onnxruntime runs the fp32 graph
         else:
             self.G = load_pretrained(path, expected_arch="SRResNet", device=self.device)
-        self.scale: int = self.G.config.scale
-        if scale is not None and scale != self.scale:
-            raise WeightsError(f"{path}: is a x{self.scale} model, but --scale {scale} was asked for")
+        self.model_scale: int = self.G.config.scale
+        """The network's own scale: 4 or 8 for the fixed-scale models, 1 for a restoration model."""
+        if self.model_scale == 1:
+            if scale is not None and not 1 <= scale <= 8:
+                raise UserError(f"--scale must be from 1 to 8 for a restoration model, got {scale}")
+            self.scale: int = 4 if scale is None else int(scale)
+        else:
+            if scale is not None and scale != self.model_scale:
+                raise WeightsError(f"{path}: is a x{self.model_scale} model, but --scale {scale} was asked for")
+            self.scale = self.model_scale
         extra = self.G.weights_metadata.get("extra", {})
         self.hr_size = int(extra.get("hr_size", 128))
-        self.lr_size = self.hr_size // self.scale
-        self.max_face = int(1.5 * self.lr_size)
-        """Largest face square (input px) that is super-resolved; larger faces keep their own detail (Lanczos)."""
+        self.lr_size = self.hr_size // self.model_scale
+        """The aligned face crop the network was trained on (input side, then output side ``hr_size``)."""
         self.path = path
         self.precision = inference_precision(self.device, fp32)
         self.channels_last = default_channels_last(self.device) and backend == "torch"
@@ -111,7 +210,7 @@ class FaceUpscaler:
         log.info("inference precision %s (%s)", self.precision.name, self.precision.reason)
         self.tile = tile
         self.tile_overlap = tile_overlap
-        self._detector = None
+        self._detector: FaceDetector | None = None
 
     # ---- the network --------------------------------------------------------------------------------------
     @torch.no_grad()
@@ -123,72 +222,105 @@ class FaceUpscaler:
         return y.float().clamp(0, 1)[0].permute(1, 2, 0).cpu().numpy()
 
     def enhance(self, lr: np.ndarray) -> np.ndarray:
-        """Super-resolve a whole ``(h, w, 3)`` image, in overlapping tiles when it is larger than ``tile``."""
+        """Run the network over a whole ``(h, w, 3)`` image (``model_scale`` times larger out), in overlapping
+        tiles when it is larger than ``tile``."""
         h, w = lr.shape[:2]
         if h < 4 or w < 4:
             raise UserError(f"image is {w}x{h} px: too small for the model (at least 4x4)")
-        return run_tiled(self._run, lr, self.scale, self.tile, self.tile_overlap)
+        return run_tiled(self._run, lr, self.model_scale, self.tile, self.tile_overlap)
 
     # ---- faces in photos ----------------------------------------------------------------------------------
-    def detect_faces(self, rgb: np.ndarray) -> list[tuple[int, int, int, int]]:
-        """Frontal faces ``(x, y, w, h)`` found by OpenCV's Haar cascade, largest first.
-
-        The cascade's smallest face is 24 px, so small photos are searched upscaled (up to 4x, at most ~4 MP):
-        the faces that most need super-resolution are the small ones.
-        """
-        import cv2
-
+    @property
+    def detector(self) -> FaceDetector:
+        """dlib's HOG detector with 5 landmarks (:class:`~srgan_wgan.data.face_align.FaceDetector`), built once."""
         if self._detector is None:
-            self._detector = [cv2.CascadeClassifier(cv2.data.haarcascades + f"haarcascade_frontalface_{name}.xml")
-                              for name in ("default", "alt2")]
-        h, w = rgb.shape[:2]
-        factor = int(max(1, min(4, (4e6 / max(1, w * h)) ** 0.5)))
-        gray = cv2.cvtColor((np.clip(rgb, 0, 1) * 255 + 0.5).astype(np.uint8), cv2.COLOR_RGB2GRAY)
-        if factor > 1:
-            gray = cv2.resize(gray, (w * factor, h * factor), interpolation=cv2.INTER_CUBIC)
-        gray = cv2.equalizeHist(gray)
-        found = [d.detectMultiScale(gray, scaleFactor=1.1, minNeighbors=5, minSize=(24, 24)) for d in self._detector]
-        boxes = []
-        for a in found[0]:  # a face must be found by both cascades (removes most false positives)
-            match = [b for b in found[1] if _iou(a, b) >= 0.3]
-            if match:
-                avg = (np.asarray(a, np.float64) + np.asarray(max(match, key=lambda b: _iou(a, b)), np.float64)) / 2
-                boxes.append(tuple(int(round(v / factor)) for v in avg))
-        return sorted(boxes, key=lambda b: -b[2] * b[3])  # type: ignore[return-value]
+            self._detector = FaceDetector()
+        return self._detector
 
-    def face_square(self, box: tuple[int, int, int, int]) -> tuple[int, int, int]:
-        """Square ``(x, y, side)`` around a Haar box with the framing of the training crops (face ~ 60 % of side)."""
-        x, y, w, h = box
-        side = int(round(max(w, h) * 1.6))
-        cx, cy = x + w / 2, y + h / 2 + 0.05 * h
-        return int(round(cx - side / 2)), int(round(cy - side / 2)), side
+    def detect_faces(self, rgb: np.ndarray) -> list[Face]:
+        """Faces of an ``(H, W, 3)`` float image, largest first."""
+        return self.detector.detect(rgb)
+
+    def restore_face(self, rgb: np.ndarray, face: Face, canvas: np.ndarray) -> tuple[np.ndarray, np.ndarray, str]:
+        """Restore one face of ``rgb`` for a canvas ``self.scale`` times larger (the upscaled background).
+
+        Returns the aligned face to paste (square, float), the matrix that aligned it in ``rgb``, and the action
+        (``restored`` or ``restored-large``); see the module doc for the paths.
+        """
+        target = max(1, int(np.ceil(face.size * self.scale)))  # the face's aligned crop, in canvas pixels
+        if self.model_scale > 1:  # a fully convolutional SR net: at its trained scale, or the photo's own
+            in_crop = max(self.lr_size, int(np.ceil(face.size)))
+            lr = warp_face(rgb, align_matrix(face.landmarks, in_crop), in_crop)
+            out = _colour_true(self.enhance(lr), lr)
+            action = "restored" if in_crop == self.lr_size else "restored-large"
+            return out, align_matrix(face.landmarks, out.shape[0]), action
+        work = self.hr_size
+        crop = warp_face(rgb, align_matrix(face.landmarks, work), work)
+        out = _colour_true(self.enhance(crop), crop)
+        if target <= work:
+            return out, align_matrix(face.landmarks, work), "restored"
+        m = align_matrix(face.landmarks, target)
+        background = warp_face(canvas, canvas_matrix(m, self.scale), target)
+        return blend_bands(out, background), m, "restored-large"
 
     def upscale(self, image: ImageData, aligned: bool = False) -> tuple[ImageData, UpscaleReport]:
-        """Upscale ``image`` by the model's scale (see the module doc); returns the result and a report."""
+        """Upscale ``image`` by ``self.scale`` (see the module doc); returns the result and a report."""
         rgb = image.rgb
         h, w = rgb.shape[:2]
         s = self.scale
-        report = UpscaleReport()
+        report = UpscaleReport(aligned=aligned, scale=s, model=str(self.path))
         if aligned:
-            out = self.enhance(rgb)
+            if self.model_scale > 1:
+                out = self.enhance(rgb)
+            else:  # a restoration model: restore at its working size, then the band blend at the output size
+                work = self.hr_size
+                crop = _resize_float(rgb, (work, work))
+                restored = _colour_true(self.enhance(crop), crop)
+                out = blend_bands(restored, upscale_background(rgb, s, image.bit_depth))
         else:
             out = upscale_background(rgb, s, image.bit_depth)
-            boxes = self.detect_faces(rgb)
-            report.faces_found = len(boxes)
-            for box in boxes:
-                x0, y0, side = self.face_square(box)
-                if side > self.max_face:  # resizing it to the model's input would lose real detail
-                    continue
-                crop = _crop_padded(rgb, x0, y0, side)
-                lr = _resize_float(crop, (self.lr_size, self.lr_size))
-                sr = self.enhance(lr)
-                patch = _resize_float(sr, (side * s, side * s))
-                mask = feather_weights(side * s, side * s, max(2, side * s // 8))[..., None]
-                _paste(out, patch, mask, x0 * s, y0 * s)
-                report.faces_enhanced += 1
-                report.boxes.append(box)
+            background = out.copy()
+            for face in self.detect_faces(rgb):
+                fa = FaceAction(face, "skipped")
+                report.faces.append(fa)
+                residual = landmark_residual(face.landmarks, align_matrix(face.landmarks, 1), 1)
+                if fa.face_px < MIN_FACE_PX:
+                    fa.reason = f"too small: {fa.face_px} px"
+                elif not np.isfinite(residual) or residual > MAX_LANDMARK_RESIDUAL:
+                    fa.reason = f"landmark fit failed: residual {residual:.2f}"
+                else:
+                    patch, m, fa.action = self.restore_face(rgb, face, background)
+                    out = paste_face(out, patch, m, scale=s)
+                log.debug("face %s: %s", face.box, fa.action if not fa.reason else f"skipped ({fa.reason})")
         alpha = None if image.alpha is None else _resize_float(image.alpha[..., None].repeat(3, 2), (w * s, h * s))[..., 0]
         return ImageData(np.clip(out, 0, 1), alpha, image.bit_depth, image.grayscale, image.icc_profile), report
+
+
+def _colour_true(out: np.ndarray, ref: np.ndarray) -> np.ndarray:
+    """``out`` with its lowest band (Gaussian, sigma ``COLOUR_SIGMA`` of the side) replaced by that of ``ref``
+    (resized to ``out``'s size): the restored face keeps the photo's colour and shading."""
+    hh, ww = out.shape[:2]
+    if ref.shape[:2] != (hh, ww):
+        ref = cv2.resize(ref, (ww, hh), interpolation=cv2.INTER_CUBIC)
+    sigma = max(1.0, COLOUR_SIGMA * max(hh, ww))
+    def low(x: np.ndarray) -> np.ndarray:
+        return cv2.GaussianBlur(x, (0, 0), sigma, borderType=cv2.BORDER_REFLECT_101)
+
+    return np.clip(out + low(ref) - low(out), 0, 1).astype(np.float32)
+
+
+def blend_bands(restored: np.ndarray, background: np.ndarray) -> np.ndarray:
+    """``restored`` (the model's working size) resized to ``background``'s size, plus the band of ``background``
+    finer than the working size can hold: the restoration gives the face's structure and colour up to its
+    resolution, the background path the detail above it. A background no larger than ``restored`` is not needed."""
+    hh, ww = background.shape[:2]
+    rh, rw = restored.shape[:2]
+    up = cv2.resize(restored, (ww, hh), interpolation=cv2.INTER_CUBIC)
+    if hh <= rh and ww <= rw:
+        return np.clip(up, 0, 1)
+    coarse = cv2.resize(cv2.resize(background, (min(rw, ww), min(rh, hh)), interpolation=cv2.INTER_AREA), (ww, hh),
+                        interpolation=cv2.INTER_CUBIC)
+    return np.clip(up + background - coarse, 0, 1).astype(np.float32)
 
 
 def upscale_background(rgb: np.ndarray, scale: int, bit_depth: int = 8) -> np.ndarray:
@@ -205,35 +337,3 @@ def _resize_float(x: np.ndarray, size: tuple[int, int]) -> np.ndarray:
     chans = [np.asarray(Image.fromarray(x[..., c].astype(np.float32), "F").resize(size, Image.Resampling.LANCZOS))
              for c in range(x.shape[2])]
     return np.clip(np.stack(chans, -1), 0, 1)
-
-
-def _iou(a: object, b: object) -> float:
-    """Intersection over union of two ``(x, y, w, h)`` boxes."""
-    ax, ay, aw, ah = (float(v) for v in a)  # type: ignore[union-attr]
-    bx, by, bw, bh = (float(v) for v in b)  # type: ignore[union-attr]
-    iw = max(0.0, min(ax + aw, bx + bw) - max(ax, bx))
-    ih = max(0.0, min(ay + ah, by + bh) - max(ay, by))
-    inter = iw * ih
-    return inter / (aw * ah + bw * bh - inter + 1e-9)
-
-
-def _crop_padded(x: np.ndarray, x0: int, y0: int, side: int) -> np.ndarray:
-    """A ``side`` x ``side`` crop at ``(x0, y0)``, edge-padded where it leaves the image."""
-    h, w = x.shape[:2]
-    pad = max(0, -x0, -y0, x0 + side - w, y0 + side - h)
-    if pad:
-        x = np.pad(x, ((pad, pad), (pad, pad), (0, 0)), mode="edge")
-        x0, y0 = x0 + pad, y0 + pad
-    return x[y0 : y0 + side, x0 : x0 + side]
-
-
-def _paste(dst: np.ndarray, patch: np.ndarray, mask: np.ndarray, x0: int, y0: int) -> None:
-    """Blend ``patch`` into ``dst`` at ``(x0, y0)`` with ``mask`` in [0, 1], clipped to ``dst``'s bounds."""
-    h, w = dst.shape[:2]
-    ys, xs = max(0, -y0), max(0, -x0)
-    ye, xe = min(patch.shape[0], h - y0), min(patch.shape[1], w - x0)
-    if ye <= ys or xe <= xs:
-        return
-    region = dst[y0 + ys : y0 + ye, x0 + xs : x0 + xe]
-    m = mask[ys:ye, xs:xe]
-    region[:] = region * (1 - m) + patch[ys:ye, xs:xe] * m
