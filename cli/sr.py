@@ -99,6 +99,9 @@ def train(
     pipeline: Annotated[bool, typer.Option(help="The full random degradation pipeline on the LR side (Real-ESRGAN / "
                                                 "GFPGAN: blur, a random resizer and factor, noise, JPEG, a second "
                                                 "pass); always on with --scale 1.")] = False,
+    random_kernel: Annotated[bool, typer.Option(help="Clean LR made by a resizer drawn at random per face (PIL, "
+                                                     "OpenCV, torch: bicubic, bilinear, area, Lanczos), so that a "
+                                                     "fixed-scale model works on LR from any of them.")] = False,
     sample_every: SampleEveryOpt = 500,
     checkpoint_every: CheckpointEveryOpt = 500,
     resume: ResumeOpt = False,
@@ -126,7 +129,11 @@ def train(
                        init_from=str(init_from) if init_from else None,
                        cache_dir=str(cache_dir) if cache_dir else None,
                        degradations=Degradations() if degrade else None,
-                       pipeline=DegradationConfig() if pipeline or scale == 1 else None, train=cfg)
+                       pipeline=(DegradationConfig() if pipeline or scale == 1 else
+                                 DegradationConfig.random_kernel() if random_kernel else None), train=cfg)
+    if random_kernel and (pipeline or scale == 1):
+        raise UserError("--random-kernel is for fixed-scale models without --pipeline (the pipeline draws its "
+                        "resizers at random already)")
     exp.validate()
     if gan and init_from is None and not resume:
         console.print("note: the gan stage usually starts from a fidelity model (--init-from)")
@@ -153,6 +160,9 @@ def finetune(
     batch_size: Annotated[int, typer.Option(help="Batch size.")] = 16,
     eval_every: Annotated[int, typer.Option(help="Validation LPIPS every N steps.")] = 200,
     patience: Annotated[int, typer.Option(help="Stop after N evaluations without improvement.")] = 5,
+    lr_recipe: Annotated[str | None, typer.Option(help="How the LR is made: clean, random-kernel or pipeline "
+                                                       "(default: what the source weights were trained on).",
+                                                  show_default=False)] = None,
     amp: AmpOpt = "auto",
     device: DeviceOpt = "auto",
     seed: TrainSeedOpt = 0,
@@ -161,12 +171,13 @@ def finetune(
 ) -> None:
     """Fine-tune shipped face SR weights (generator and critic) on your faces, with early stopping on LPIPS."""
     from srgan_wgan.apps.face_sr import EarlyStopping, finetune_experiment
+    from srgan_wgan.apps.face_sr.evaluate import validation_recipes
     from srgan_wgan.apps.face_sr.inference import resolve_model_path
 
     setup_logging(verbose)
     path = resolve_model_path(source)
-    exp = finetune_experiment(path.parent, str(data), steps, stage, batch_size=batch_size, amp=amp, device=device,
-                              seed=seed, sample_every=eval_every, checkpoint_every=eval_every)
+    exp = finetune_experiment(path.parent, str(data), steps, stage, lr_recipe, batch_size=batch_size, amp=amp,
+                              device=device, seed=seed, sample_every=eval_every, checkpoint_every=eval_every)
     exp.validate()
     refuse_existing_run(run_dir, resume)
     train_crops, val_crops = exp.load_data()
@@ -177,7 +188,7 @@ def finetune(
     trainer = exp.build(run_dir, data=(train_crops, val_crops))
     with TrainProgress(steps, trainer.step, f"sr finetune x{exp.scale}") as bar:
         stopper = EarlyStopping(trainer, val_crops, exp.scale, run_dir / "best", every=eval_every,
-                                patience=patience, inner=bar)
+                                patience=patience, inner=bar, degradations=validation_recipes(exp))
         console.print(f"validation LPIPS-alex before fine-tuning: {stopper.score():.4f}")
         trainer.callback = stopper
         trainer.fit(resume=resume)
@@ -251,7 +262,7 @@ def evaluate(
     what = f"x{scale}" if scale > 1 else "restoration"
     table = Table(title=f"{what} on {out['images']} faces from {data} ({out['hr_size']}px HR, border "
                         f"{scale if scale > 1 else 4} shaved)")
-    cols = ["LR recipe", "method", "PSNR RGB", "PSNR Y", "SSIM Y", "LPIPS-alex"] + (
+    cols = ["LR recipe", "method", "PSNR RGB", "PSNR Y", "SSIM Y", "LPIPS-alex", "colour dE"] + (
         ["ID dist", "ID match"] if with_id else [])
     for col in cols:
         table.add_column(col)
@@ -260,7 +271,7 @@ def evaluate(
             r = res[name]
             label = out["model_path"] if name == "model" else ("bicubic" if scale > 1 else "input (no model)")
             row = [spec, label, f"{r['psnr_rgb']:.2f}", f"{r['psnr_y']:.2f}", f"{r['ssim_y']:.4f}",
-                   f"{r['lpips_alex']:.4f}"]
+                   f"{r['lpips_alex']:.4f}", f"{r['colour_de']:.2f}"]
             if with_id:
                 row += [f"{r['identity_dist']:.4f}", f"{100 * r['identity_match']:.1f} %"]
             table.add_row(*row)

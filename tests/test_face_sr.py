@@ -190,6 +190,45 @@ def test_lr_recipes_of_sr_eval_are_seeded_per_face_and_differ() -> None:
             parse_degradation(bad)
 
 
+def test_colour_shift_sees_a_tint_but_not_noise() -> None:
+    from srgan_wgan.apps.face_sr.evaluate import colour_shift
+
+    ref = torch.rand(2, 3, 64, 64) * 0.5 + 0.25
+    noisy = (ref + torch.randn_like(ref) * 0.05).clamp(0, 1)
+    tinted = (ref + torch.tensor([0.06, 0.0, -0.06]).view(1, 3, 1, 1)).clamp(0, 1)
+    assert colour_shift(ref, ref).max() < 1e-4
+    assert colour_shift(noisy, ref).mean() < 2.3 < 5.0 < colour_shift(tinted, ref).mean()  # 2.3: a just-noticeable step
+
+
+def test_finetuning_keeps_the_lr_recipe_of_the_weights(tmp_path) -> None:
+    from dataclasses import asdict
+
+    from srgan_wgan.apps.face_sr.evaluate import validation_recipes
+    from srgan_wgan.apps.face_sr.experiment import SRTask, finetune_experiment, lr_recipe
+    from srgan_wgan.archs import SRResNet
+    from srgan_wgan.data.degradations import DegradationConfig
+    from srgan_wgan.errors import UserError
+    from srgan_wgan.io.weights import save_pretrained
+
+    random_kernel = SRExperiment(data="x", scale=4, pipeline=DegradationConfig.random_kernel())
+    extra = SRTask(4, SRLossWeights(), asdict(random_kernel)).release_extra()
+    assert extra["lr_recipe"] == "random-kernel"
+    assert "lr_recipe" not in SRTask(4, SRLossWeights(), asdict(SRExperiment(data="x", scale=4))).release_extra()
+    assert lr_recipe(asdict(SRExperiment(data="x", scale=4, pipeline=DegradationConfig()))) == "pipeline"
+    save_pretrained(SRResNet(scale=4, num_feat=8, num_blocks=1), tmp_path / "k" / "generator.safetensors", extra)
+    exp = finetune_experiment(tmp_path / "k", "faces/", 10)
+    assert exp.pipeline == DegradationConfig.random_kernel()
+    assert validation_recipes(exp) == ("clean", "pil-bicubic", "opencv-area")
+    assert finetune_experiment(tmp_path / "k", "faces/", 10, recipe="clean").pipeline is None
+    save_pretrained(SRResNet(scale=1, num_feat=8, num_blocks=1, unshuffle=4), tmp_path / "r" / "generator.safetensors",
+                    {"scale": 1, "hr_size": 64, "task": "face_restore", "stage": "fidelity"})
+    restore = finetune_experiment(tmp_path / "r", "faces/", 10)  # weights from before lr_recipe was recorded
+    restore.validate()
+    assert restore.pipeline == DegradationConfig() and validation_recipes(restore) == ("realistic",)
+    with pytest.raises(UserError, match="LR recipe"):
+        finetune_experiment(tmp_path / "k", "faces/", 10, recipe="jpeg")
+
+
 @pytest.mark.shared
 def test_evaluate_sr_reports_bicubic_baseline(shared_dir) -> None:
     files = sorted((shared_dir / "data/faces/lfw/images").glob("*"))[:4]
@@ -222,6 +261,22 @@ def test_finetune_continues_from_weights_with_early_stopping(tmp_path, face_fold
     stopper.best, stopper.bad, trainer.stop_requested = float("inf"), 0, False
     trainer.fit()
     assert (tmp_path / "ft" / "best" / "generator.safetensors").exists()
+
+
+def test_a_random_kernel_run_records_its_recipe_in_the_release(tmp_path, face_folder) -> None:
+    from srgan_wgan.apps.face_sr import finetune_experiment
+    from srgan_wgan.data.degradations import DegradationConfig
+    from srgan_wgan.io.weights import read_weights_metadata
+
+    trainer = small_experiment(face_folder, steps=2, pipeline=DegradationConfig.random_kernel()).build(
+        tmp_path / "run", tensorboard=False)
+    hr = trainer.task.val_hr[:4]
+    lr = trainer.task.validation_lr(hr)
+    assert lr.shape[-1] == 8 and not torch.equal(lr, make_lr(hr, 4))  # another resizer than kornia's for some
+    trainer.fit()
+    src = trainer.export(tmp_path / "release")
+    assert read_weights_metadata(src / "generator.safetensors")["extra"]["lr_recipe"] == "random-kernel"
+    assert finetune_experiment(src, str(face_folder), steps=2).pipeline == DegradationConfig.random_kernel()
 
 
 def test_degradations_are_seeded_and_change_the_lr() -> None:

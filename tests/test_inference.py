@@ -190,6 +190,26 @@ def test_faces_cut_by_the_border_and_extreme_aspect_ratios(model_path) -> None:
     assert out.rgb.shape == (80, 4096, 3)
 
 
+def test_grey_16_bit_and_rgba_photos_keep_their_mode_and_depth(model_path, tmp_path) -> None:
+    skimage_data = pytest.importorskip("skimage.data")
+    import cv2
+
+    small = np.asarray(Image.fromarray(skimage_data.astronaut()).resize((128, 128), Image.Resampling.LANCZOS))
+    grey16 = (cv2.cvtColor(small, cv2.COLOR_RGB2GRAY).astype(np.uint16) * 257)
+    cv2.imwrite(str(tmp_path / "g16.png"), grey16)
+    Image.fromarray(np.dstack([small, np.full((128, 128), 200, np.uint8)]), "RGBA").save(tmp_path / "a.png")
+    up = FaceUpscaler(model_path, device="cpu")
+    for name in ("g16.png", "a.png"):
+        image = read_image(tmp_path / name)
+        out, report = up.upscale(image)
+        assert report.faces_enhanced == 1, name
+        write_image(tmp_path / f"out_{name}", out)
+    g = cv2.imread(str(tmp_path / "out_g16.png"), cv2.IMREAD_UNCHANGED)
+    assert g.dtype == np.uint16 and g.shape == (512, 512)  # grey and 16-bit, face restored
+    a = Image.open(tmp_path / "out_a.png")
+    assert a.mode == "RGBA" and a.size == (512, 512) and abs(np.asarray(a)[..., 3].mean() - 200) < 1
+
+
 def test_a_restoration_model_restores_at_its_working_size_and_blends_larger_faces(tmp_path) -> None:
     from srgan_wgan.apps.face_sr.inference import blend_bands
     from srgan_wgan.data.face_align import FACE_TEMPLATE, Face

@@ -150,6 +150,13 @@ class DegradationConfig:
     second_resize: tuple[float, float] = (1.0, 2.0)  # further downscale of the second pass
     grey_prob: float = 0.02
 
+    @classmethod
+    def random_kernel(cls) -> DegradationConfig:
+        """Clean LR made by a resizer drawn at random from :data:`RESIZERS` (no blur, noise, JPEG or second pass):
+        a fixed-scale model trained on it works on LR from any common library, not only kornia's bicubic."""
+        return cls(blur_prob=0.0, resize_factor=(1.0, 1.0), noise_prob=0.0, jpeg_prob=0.0, second_pass_prob=0.0,
+                   grey_prob=0.0)
+
     def __post_init__(self) -> None:
         unknown = [k for k in self.kernels if k not in RESIZERS]
         if unknown or not self.kernels:

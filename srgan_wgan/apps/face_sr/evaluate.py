@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from dataclasses import asdict
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -79,6 +80,18 @@ def degraded_inputs(hr: torch.Tensor, scale: int, degradation: str = "clean", st
     return lr, hr
 
 
+def colour_shift(out: torch.Tensor, ref: torch.Tensor, cell: int = 8) -> torch.Tensor:
+    """Per image, the mean CIE76 colour difference (Delta E in CIELAB; about 2.3 is a just-noticeable difference)
+    between ``out`` and ``ref`` averaged over ``cell x cell`` blocks: the low-pass colour shift users complain of,
+    blind to detail and noise."""
+    import torch.nn.functional as F
+    from kornia.color import rgb_to_lab
+
+    a = rgb_to_lab(F.avg_pool2d(out.float().clamp(0, 1), cell))
+    b = rgb_to_lab(F.avg_pool2d(ref.float().clamp(0, 1), cell))
+    return (a - b).pow(2).sum(1).sqrt().flatten(1).mean(1)
+
+
 @torch.no_grad()
 def evaluate_sr(
     generator: nn.Module | None, hr: torch.Tensor, scale: int, batch_size: int = 32, lpips: nn.Module | None = None,
@@ -93,6 +106,7 @@ def evaluate_sr(
     of hr)`` adds the mean dlib face-embedding distance to the HR face (``identity_dist``) and the fraction below
     dlib's same-person threshold (``identity_match``). The generator runs as ``sr upscale`` runs it: bf16 autocast
     where the device computes bf16 natively, fp32 with ``fp32=True``; the metrics are computed in fp32.
+    ``colour_de`` is :func:`colour_shift`.
     """
     from srgan_wgan.metrics import psnr, ssim
     from srgan_wgan.utils.precision import inference_precision
@@ -105,7 +119,7 @@ def evaluate_sr(
     precision = inference_precision(device, fp32)
     lpips = lpips.to(device)
     shave = scale if scale > 1 else RESTORE_FACTOR
-    sums = {"psnr_rgb": 0.0, "psnr_y": 0.0, "ssim_y": 0.0, "lpips_alex": 0.0}
+    sums = {"psnr_rgb": 0.0, "psnr_y": 0.0, "ssim_y": 0.0, "lpips_alex": 0.0, "colour_de": 0.0}
     if identity is not None:
         from srgan_wgan.identity import SAME_PERSON_THRESHOLD
 
@@ -123,6 +137,7 @@ def evaluate_sr(
         sums["psnr_y"] += psnr(out, x, shave=shave, y_channel=True).sum().item()
         sums["ssim_y"] += ssim(out, x, shave=shave).sum().item()
         sums["lpips_alex"] += lpips(out, x).sum().item()
+        sums["colour_de"] += colour_shift(out, x).sum().item()
         if identity is not None:
             d = identity[0].distances(out, identity[1], start=i)
             sums["identity_dist"] += d.sum().item()
@@ -131,17 +146,31 @@ def evaluate_sr(
     return {k: v / n for k, v in sums.items()} | {"images": n}
 
 
+def validation_recipes(experiment: Any) -> tuple[str, ...]:
+    """The LR recipes early stopping scores an experiment on (their mean LPIPS): ``realistic`` for a restoration
+    model or the full pipeline, clean + PIL bicubic + OpenCV area for random kernels, else clean."""
+    from srgan_wgan.apps.face_sr.experiment import lr_recipe
+
+    recipe = lr_recipe(asdict(experiment))
+    if experiment.scale == 1 or recipe == "pipeline":
+        return ("realistic",)
+    return ("clean", "pil-bicubic", "opencv-area") if recipe == "random-kernel" else ("clean",)
+
+
 class EarlyStopping:
-    """Step callback: every ``every`` steps, validation LPIPS of the EMA generator; exports the best weights and
-    asks the trainer to stop after ``patience`` evaluations without improvement."""
+    """Step callback: every ``every`` steps, validation LPIPS of the EMA generator (the mean over
+    ``degradations``, :data:`DEGRADATIONS`); exports the best weights and asks the trainer to stop after
+    ``patience`` evaluations without improvement."""
 
     def __init__(self, trainer: GANTrainer, val: FaceCrops, scale: int, out_dir: str | Path, every: int = 200,
-                 patience: int = 5, limit: int = 64, inner: Any = None) -> None:
+                 patience: int = 5, limit: int = 64, inner: Any = None,
+                 degradations: tuple[str, ...] = ("clean",)) -> None:
         from srgan_wgan.losses.perceptual import LPIPS
 
         self.trainer, self.scale, self.out_dir = trainer, scale, Path(out_dir)
         self.hr = val.images[:limit]
         self.every, self.patience, self.inner = every, patience, inner
+        self.degradations = degradations
         self.lpips = LPIPS("alex").to(trainer.device)
         self.best = float("inf")
         self.bad = 0
@@ -151,9 +180,10 @@ class EarlyStopping:
         G = self.trainer.G_ema or self.trainer.G
         was = G.training
         G.eval()
-        r = evaluate_sr(G, self.hr, self.scale, lpips=self.lpips, device=self.trainer.device)
+        scores = [evaluate_sr(G, self.hr, self.scale, lpips=self.lpips, device=self.trainer.device,
+                              degradation=d)["lpips_alex"] for d in self.degradations]
         G.train(was)
-        return r["lpips_alex"]
+        return sum(scores) / len(scores)
 
     def __call__(self, step: int, total: int, metrics: dict[str, float]) -> None:
         if self.inner is not None:

@@ -240,13 +240,36 @@ class SRTask(GANTask):
         return degrade_batch(hr, list(range(hr.shape[0])), size, self.pipeline)[0]
 
     def release_extra(self) -> dict[str, Any]:
-        return {"task": "face_restore" if self.scale == 1 else "face_sr", "scale": self.scale, "stage": self.experiment["stage"],
-                "hr_size": self.experiment["hr_size"], "value_range": [0, 1]}
+        extra = {"task": "face_restore" if self.scale == 1 else "face_sr", "scale": self.scale,
+                 "stage": self.experiment["stage"], "hr_size": self.experiment["hr_size"], "value_range": [0, 1]}
+        recipe = lr_recipe(self.experiment)
+        if recipe != "clean":  # what the weights were trained on; `sr finetune` continues with it
+            extra["lr_recipe"] = recipe
+        return extra
+
+
+def lr_recipe(experiment: dict[str, Any]) -> str:
+    """How an experiment (as a dict) made its LR: ``clean``, ``degrade``, ``random-kernel`` or ``pipeline``."""
+    pipe = experiment.get("pipeline")
+    if pipe:
+        def norm(d: dict[str, Any]) -> dict[str, Any]:
+            return {k: list(v) if isinstance(v, (tuple, list)) else v for k, v in d.items()}
+
+        pipe = asdict(pipe) if isinstance(pipe, DegradationConfig) else dict(pipe)
+        return "random-kernel" if norm(pipe) == norm(asdict(DegradationConfig.random_kernel())) else "pipeline"
+    return "degrade" if experiment.get("degradations") else "clean"
+
+
+def pipeline_for(recipe: str) -> DegradationConfig | None:
+    """The LR pipeline of a recipe named by :func:`lr_recipe` (``None`` for clean and degrade)."""
+    return {"pipeline": DegradationConfig(), "random-kernel": DegradationConfig.random_kernel()}.get(recipe)
 
 
 def finetune_experiment(source: str | Path, data: str, steps: int, stage: str | None = None,
-                        **train_overrides: Any) -> SRExperiment:
-    """An :class:`SRExperiment` that continues from released weights (their scale, size and architecture)."""
+                        recipe: str | None = None, **train_overrides: Any) -> SRExperiment:
+    """An :class:`SRExperiment` that continues from released weights (their scale, size, architecture and LR recipe:
+    the one recorded in the weights, the full pipeline for a restoration model, or ``recipe`` when given:
+    ``clean``, ``random-kernel``, ``pipeline``)."""
     from srgan_wgan.io.weights import read_weights_metadata
 
     source = Path(source)
@@ -265,12 +288,15 @@ def finetune_experiment(source: str | Path, data: str, steps: int, stage: str | 
     fields: dict[str, Any] = {"batch_size": 16, "n_critic": 1 if gan else 0, "adv_weight": 0.005, "lr_g": 5e-5,
                               "lr_d": 5e-5, "betas": (0.0, 0.9) if gan else (0.9, 0.99), "ema_decay": 0.999}
     train = GANTrainConfig(steps=steps, **{**fields, **train_overrides})
+    recipe = recipe or extra.get("lr_recipe", "pipeline" if cfg["scale"] == 1 else "clean")
+    if recipe not in ("clean", "random-kernel", "pipeline"):
+        raise UserError(f"LR recipe must be clean, random-kernel or pipeline, got {recipe!r}")
     return SRExperiment(
         data=data, scale=cfg["scale"], stage=stage, hr_size=int(extra.get("hr_size", 128)), num_feat=cfg["num_feat"],
         num_blocks=cfg["num_blocks"], critic_channels=critic_channels, critic_max_channels=critic_max_channels,
         critic_norm=critic_norm,
         losses=SRLossWeights(1.0, 0.1 if gan else 0.0, 0.1 if gan else 0.0), init_from=str(g_file.parent),
-        val_fraction=0.1, train=train,
+        val_fraction=0.1, train=train, pipeline=pipeline_for(recipe),
     )
 
 
