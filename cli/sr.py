@@ -247,7 +247,7 @@ def evaluate(
     cache_dir: Annotated[Path | None, typer.Option(help="Cache decoded HR crops here.")] = None,
     identity: Annotated[bool | None, typer.Option("--identity/--no-identity", show_default=False,
                                                   help="Face-identity distance (dlib embedding; needs the "
-                                                       "[identity] extra). Default: when installed.")] = None,
+                                                       "default dependencies dlib-bin and face-recognition-models). Default: when installed.")] = None,
     fp32: Fp32Opt = False,
 ) -> None:
     """PSNR (RGB, Y), SSIM (Y), LPIPS-alex and (optionally) face-identity distance of a model and of bicubic."""

@@ -1,7 +1,7 @@
 """Face-identity distance for SR evaluation: dlib's 128-d face embedding (the ResNet of ``face-recognition-models``).
 
-Optional: needs ``pip install "srgan-wgan[identity]"`` (``dlib-bin`` + ``face-recognition-models``, which ships the
-model files; nothing is downloaded at run time), or dlib plus the two model files in ``$SRGAN_WGAN_DLIB_MODELS``. The distance between the embedding of a super-resolved face and that
+Needs ``dlib-bin`` + ``face-recognition-models`` (default dependencies; the latter ships the model files, nothing is
+downloaded at run time), or dlib plus the two model files in ``$SRGAN_WGAN_DLIB_MODELS``. The distance between the embedding of a super-resolved face and that
 of its HR original is the usual identity-preservation measure of face SR; dlib's own same-person threshold is 0.6.
 
 Protocol: the face box is found once on the HR image (dlib's HOG detector, upsampled once; the largest face; when none

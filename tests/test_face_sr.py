@@ -338,6 +338,15 @@ def test_restoration_mode_trains_same_size_on_seeded_random_degradations(tmp_pat
     assert meta["extra"]["task"] == "face_restore" and meta["config"]["unshuffle"] == 4
     G = load_pretrained(tmp_path / "out" / "generator.safetensors")
     assert G(torch.rand(1, 3, 36, 44)).shape == (1, 3, 36, 44)
+    # the GAN stage from it: the critic is conditioned on the degraded input at the same size
+    gan = small_experiment(face_folder, stage="gan", steps=2, scale=1, pipeline=DegradationConfig(),
+                           init_from=str(tmp_path / "out"), losses=SRLossWeights(1.0, 0.0, 0.0))
+    gan.validate()
+    g_trainer = gan.build(tmp_path / "gan", tensorboard=False)
+    before = [p.detach().clone() for p in g_trainer.D.parameters()]
+    g_trainer.fit()
+    assert any(not torch.equal(a, b) for a, b in zip(before, g_trainer.D.parameters()))
+    assert g_trainer.export(tmp_path / "gan_out").joinpath("critic.safetensors").is_file()
 
 
 def test_restoration_needs_the_pipeline_and_a_size_divisible_by_4(face_folder) -> None:

@@ -217,7 +217,7 @@ def identity_reference(wanted: bool | None, hr: torch.Tensor
     reason = identity_unavailable_reason()
     if reason:
         if wanted:
-            raise UserError(f"--identity: {reason}; pip install 'srgan-wgan[identity]'")
+            raise UserError(f"--identity: {reason}; pip install dlib-bin face-recognition-models")
         return None, f"no identity metric: {reason}"
     embedder = FaceIdentity()
     ref = embedder.reference(hr)
