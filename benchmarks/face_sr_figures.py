@@ -79,6 +79,15 @@ def astronaut_figure(model: str, out: Path) -> None:
           f"{report.faces_found} face(s) found, {report.faces_enhanced} super-resolved, {dt:.2f} s on CPU")
 
 
+def photo_upscaler(model: str, scale: int) -> FaceUpscaler:
+    """``FaceUpscaler`` for ``model`` on CPU: at ``scale`` for a restoration model, at its own scale otherwise
+    (read from the weights' header, so the model is loaded once)."""
+    from srgan_wgan.io.weights import read_weights_metadata
+
+    own = read_weights_metadata(resolve_model_path(model))["config"]["scale"]
+    return FaceUpscaler(model, scale=scale if own == 1 else None, device="cpu")
+
+
 def photos_figure(models: list[str], photos: Path, out: Path, scale: int, side: int = 256) -> None:
     """Every face of every photo in ``photos``: the input (nearest), Lanczos, then ``sr upscale`` with each model,
     all at ``scale``; one row per face, the box widened by half its side."""
@@ -86,22 +95,22 @@ def photos_figure(models: list[str], photos: Path, out: Path, scale: int, side: 
 
     from srgan_wgan.data.folders import read_rgb
 
-    ups = [FaceUpscaler(m, scale=scale if FaceUpscaler(m, device="cpu").model_scale == 1 else None, device="cpu")
-           for m in models]
+    ups = [photo_upscaler(m, scale) for m in models]
     rows, lines = [], []
     for f in scan_images(photos):
         im = read_rgb(f)
         rgb = np.asarray(im, dtype=np.float32) / 255
-        results = []
+        results, faces = [], None
         for up in ups:
             t0 = time.perf_counter()
             result, report = up.upscale(ImageData(rgb))
+            faces = faces if faces is not None else [fa.face for fa in report.faces]
             results.append(Image.fromarray((result.rgb * 255 + 0.5).astype(np.uint8)))
             lines.append(f"{f.name} {Path(str(up.path)).parent.name} x{up.scale}: {report.summary()} "
                          f"({time.perf_counter() - t0:.1f} s)")
         s = ups[0].scale
         lanczos = im.resize((im.width * s, im.height * s), Image.Resampling.LANCZOS)
-        for face in ups[0].detect_faces(rgb):
+        for face in faces or []:
             x0, y0, x1, y1 = face.box
             pad = (x1 - x0) // 2
             b = (x0 - pad, y0 - pad, x1 + pad, y1 + pad)

@@ -21,7 +21,7 @@ from typing import Any
 import numpy as np
 from PIL import Image
 
-from srgan_wgan.apps.face_sr.inference import FaceUpscaler
+from benchmarks.face_sr_figures import photo_upscaler
 from srgan_wgan.data.folders import read_rgb, scan_images
 from srgan_wgan.io.images import ImageData
 
@@ -45,7 +45,7 @@ def run(lfw: Path, models: list[str], scale: int, repeat: int) -> dict[str, Any]
     photo = ImageData(group_photo(lfw))
     rows = []
     for m in models:
-        up = FaceUpscaler(m, scale=scale if FaceUpscaler(m, device="cpu").model_scale == 1 else None, device="cpu")
+        up = photo_upscaler(m, scale)
         _, report = up.upscale(photo)  # warm-up (detector and model load)
         times = []
         for _ in range(repeat):

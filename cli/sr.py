@@ -253,7 +253,7 @@ def evaluate(
     """PSNR (RGB, Y), SSIM (Y), LPIPS-alex and (optionally) face-identity distance of a model and of bicubic."""
     from rich.table import Table
 
-    from srgan_wgan.apps.face_sr.evaluate import evaluate_folder
+    from srgan_wgan.apps.face_sr.evaluate import RESTORE_FACTOR, evaluate_folder
 
     setup_logging()
     out = evaluate_folder(data, model, crop_fraction, hr_size, device, limit, split, val_fraction, cache_dir,
@@ -261,7 +261,7 @@ def evaluate(
     scale, with_id = out["scale"], "identity_dist" in out["model"]
     what = f"x{scale}" if scale > 1 else "restoration"
     table = Table(title=f"{what} on {out['images']} faces from {data} ({out['hr_size']}px HR, border "
-                        f"{scale if scale > 1 else 4} shaved)")
+                        f"{scale if scale > 1 else RESTORE_FACTOR} shaved)")
     cols = ["LR recipe", "method", "PSNR RGB", "PSNR Y", "SSIM Y", "LPIPS-alex", "colour dE"] + (
         ["ID dist", "ID match"] if with_id else [])
     for col in cols:

@@ -158,9 +158,20 @@ def paste_face(canvas: np.ndarray, face: np.ndarray, matrix: np.ndarray, scale: 
     crop = face.shape[0]
     inv = cv2.invertAffineTransform(canvas_matrix(matrix, scale))
     h, w = canvas.shape[:2]
+    out = canvas.copy()
+    # only the crop's footprint on the canvas is warped and blended (the mask is 0 everywhere else)
+    corners = np.array([[0, 0], [crop, 0], [0, crop], [crop, crop]], np.float64) @ inv[:, :2].T + inv[:, 2]
+    x0, y0 = np.maximum(0, np.floor(corners.min(0)).astype(int) - 2)
+    x1, y1 = np.minimum([w, h], np.ceil(corners.max(0)).astype(int) + 2)
+    if x1 <= x0 or y1 <= y0:
+        return out
+    roi = inv.copy()
+    roi[:, 2] -= [x0, y0]
     mask = feather_mask(crop) if mask is None else mask
     face = np.clip(face, 0, 1).astype(np.float32)
-    back = cv2.warpAffine(face, inv, (w, h), flags=cv2.INTER_CUBIC, borderMode=cv2.BORDER_REPLICATE)
-    alpha = cv2.warpAffine(mask.astype(np.float32), inv, (w, h), flags=cv2.INTER_LINEAR,
+    size = (int(x1 - x0), int(y1 - y0))
+    back = cv2.warpAffine(face, roi, size, flags=cv2.INTER_CUBIC, borderMode=cv2.BORDER_REPLICATE)
+    alpha = cv2.warpAffine(mask.astype(np.float32), roi, size, flags=cv2.INTER_LINEAR,
                            borderMode=cv2.BORDER_CONSTANT)[..., None]
-    return canvas * (1 - alpha) + back * alpha
+    out[y0:y1, x0:x1] = out[y0:y1, x0:x1] * (1 - alpha) + back * alpha
+    return out

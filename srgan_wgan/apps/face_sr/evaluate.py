@@ -263,9 +263,13 @@ def evaluate_folder(data: str | Path, model: str | Path, crop_fraction: float = 
         raise UserError(f"no images found under {data}" + ("" if split == "all" else f" in the {split} split"))
     crops = load_face_crops(files[:limit] if limit else files, hr_size, crop_fraction, cache_dir)
     id_pair, id_info = identity_reference(identity, crops.images)
-    per = {spec: {"model": evaluate_sr(G, crops.images, scale, device=dev, identity=id_pair, fp32=fp32,
+    from srgan_wgan.losses.perceptual import LPIPS
+
+    lpips = LPIPS("alex")  # built once for every recipe and both methods
+    per = {spec: {"model": evaluate_sr(G, crops.images, scale, lpips=lpips, device=dev, identity=id_pair, fp32=fp32,
                                       degradation=spec),
-                  "bicubic": evaluate_sr(None, crops.images, scale, device=dev, identity=id_pair, degradation=spec)}
+                  "bicubic": evaluate_sr(None, crops.images, scale, lpips=lpips, device=dev, identity=id_pair,
+                                         degradation=spec)}
            for spec in dict.fromkeys(degradations)}
     first = per[degradations[0]]
     return {"data": str(data), "split": split, "model_path": str(path), "scale": scale, "hr_size": hr_size,

@@ -252,11 +252,10 @@ def lr_recipe(experiment: dict[str, Any]) -> str:
     """How an experiment (as a dict) made its LR: ``clean``, ``degrade``, ``random-kernel`` or ``pipeline``."""
     pipe = experiment.get("pipeline")
     if pipe:
-        def norm(d: dict[str, Any]) -> dict[str, Any]:
-            return {k: list(v) if isinstance(v, (tuple, list)) else v for k, v in d.items()}
+        from srgan_wgan.utils.config_io import from_dict
 
-        pipe = asdict(pipe) if isinstance(pipe, DegradationConfig) else dict(pipe)
-        return "random-kernel" if norm(pipe) == norm(asdict(DegradationConfig.random_kernel())) else "pipeline"
+        pipe = pipe if isinstance(pipe, DegradationConfig) else from_dict(DegradationConfig, dict(pipe), "pipeline")
+        return "random-kernel" if pipe == DegradationConfig.random_kernel() else "pipeline"
     return "degrade" if experiment.get("degradations") else "clean"
 
 

@@ -278,8 +278,7 @@ class FaceUpscaler:
                 restored = _colour_true(self.enhance(crop), crop)
                 out = blend_bands(restored, upscale_background(rgb, s, image.bit_depth))
         else:
-            out = upscale_background(rgb, s, image.bit_depth)
-            background = out.copy()
+            out = background = upscale_background(rgb, s, image.bit_depth)  # paste_face returns a new array
             for face in self.detect_faces(rgb):
                 fa = FaceAction(face, "skipped")
                 report.faces.append(fa)
