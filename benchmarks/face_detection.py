@@ -28,7 +28,8 @@ from typing import Any
 import numpy as np
 
 from srgan_wgan.data.face_align import FaceDetector
-from srgan_wgan.data.folders import read_rgb, scan_images
+from srgan_wgan.data.folders import scan_images
+from srgan_wgan.io.images import read_rgb
 
 NO_FACE_PHOTOS = ("coffee", "chelsea", "rocket", "hubble_deep_field", "immunohistochemistry", "retina")
 

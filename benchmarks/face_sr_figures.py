@@ -93,7 +93,7 @@ def photos_figure(models: list[str], photos: Path, out: Path, scale: int, side: 
     all at ``scale``; one row per face, the box widened by half its side."""
     from PIL import ImageDraw
 
-    from srgan_wgan.data.folders import read_rgb
+    from srgan_wgan.io.images import read_rgb
 
     ups = [photo_upscaler(m, scale) for m in models]
     rows, lines = [], []

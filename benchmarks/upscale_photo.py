@@ -22,7 +22,8 @@ import numpy as np
 from PIL import Image
 
 from benchmarks.face_sr_figures import photo_upscaler
-from srgan_wgan.data.folders import read_rgb, scan_images
+from srgan_wgan.data.folders import scan_images
+from srgan_wgan.io.images import read_rgb
 from srgan_wgan.io.images import ImageData
 
 FACE_SIDES = (150, 200, 250, 300)

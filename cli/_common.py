@@ -78,6 +78,50 @@ def run_app(app: typer.Typer) -> None:
 
 
 # Options that every training command shares (same name, help and meaning); defaults stay at each command.
+CRITIC_PANEL = "Critic and penalty"
+EXPERIMENTAL_PANEL = "Experimental (no shipped recipe uses these)"
+
+
+def _penalty_weights() -> str:
+    from srgan_wgan.losses.penalties import PENALTY_REGISTRY
+
+    return ", ".join(f"{s.name} {s.default_weight:g}" for s in PENALTY_REGISTRY.values() if s.fn is not None)
+
+
+def _critic_options() -> dict[str, Any]:
+    """The critic and penalty options of ``sr train`` and ``paint train``, declared once (help read from the
+    penalty registry and the critic norms)."""
+    from srgan_wgan.archs import CRITIC_NORMS
+    from srgan_wgan.losses.penalties import penalty_help
+
+    panel = {"rich_help_panel": CRITIC_PANEL}
+    return {
+        "penalty": Annotated[str, typer.Option(help=f"Critic regulariser: {penalty_help()}.", **panel)],
+        "penalty_weight": Annotated[float | None, typer.Option(
+            help=f"Penalty weight (default: the penalty's own: {_penalty_weights()}).", show_default=False, **panel)],
+        "penalty_every": Annotated[int, typer.Option(
+            help="Lazy regularisation: apply the penalty every N critic steps (scaled by N).", **panel)],
+        "n_critic": Annotated[int, typer.Option(help="Critic steps per generator step.", **panel)],
+        "critic_norm": Annotated[str, typer.Option(
+            help=f"Critic normalisation: {', '.join(CRITIC_NORMS)} (batch only with --penalty clip: BatchNorm couples "
+                 "the samples that a per-sample penalty needs apart).", **panel)],
+        "critic_channels": Annotated[int | None, typer.Option(
+            help="Critic width at full resolution, doubling per level (paint default: --base-channels).", **panel)],
+        "critic_max_channels": Annotated[int, typer.Option(help="Cap on the critic's width.", **panel)],
+    }
+
+
+_CRITIC = _critic_options()
+PenaltyOpt = _CRITIC["penalty"]
+PenaltyWeightOpt = _CRITIC["penalty_weight"]
+PenaltyEveryOpt = _CRITIC["penalty_every"]
+NCriticOpt = _CRITIC["n_critic"]
+CriticNormOpt = _CRITIC["critic_norm"]
+CriticChannelsOpt = _CRITIC["critic_channels"]
+CriticMaxChannelsOpt = _CRITIC["critic_max_channels"]
+CRITIC_OPTIONS: tuple[str, ...] = tuple(_CRITIC)
+"""The option names every training command declares through these shared types (tests check it)."""
+
 DeterministicOpt = Annotated[bool, typer.Option(help="Deterministic CUDA kernels (cuDNN/cuBLAS, no TF32): "
                                                      "repeatable GPU runs, slower.")]
 SampleEveryOpt = Annotated[int, typer.Option(help="Write a sample grid every N steps.")]

@@ -8,18 +8,34 @@ from typing import Annotated
 import typer
 
 from srgan_wgan.errors import UserError
-from srgan_wgan.io.images import refuse_overwrite, write_output
-from srgan_wgan.losses.penalties import penalty_help
+from srgan_wgan.io.images import (
+    ImageData,
+    encode_gif,
+    image_grid,
+    refuse_overwrite,
+    resize_rgb,
+    to_rgb,
+    write_image,
+    write_output,
+)
 from srgan_wgan.training import GANTrainConfig
 from srgan_wgan_cli._common import (
     AmpOpt,
     BackendOpt,
     CheckpointEveryOpt,
+    EXPERIMENTAL_PANEL,
     ConfigOpt,
+    CriticChannelsOpt,
+    CriticMaxChannelsOpt,
+    CriticNormOpt,
     DeterministicOpt,
     DeviceOpt,
     Fp32Opt,
+    NCriticOpt,
     OnnxOutOpt,
+    PenaltyEveryOpt,
+    PenaltyOpt,
+    PenaltyWeightOpt,
     ResumeOpt,
     SampleEveryOpt,
     TrainSeedOpt,
@@ -36,7 +52,8 @@ DiffAugOpt = Annotated[str, typer.Option(
     help="DiffAugment policy for the critic's inputs, e.g. color,translation,cutout (small datasets); '' = off.")]
 
 CropScaleOpt = Annotated[float, typer.Option(
-    help="Random resized crops covering this fraction..1 of each painting's area (1 = no crop).")]
+    help="Random resized crops covering this fraction..1 of each painting's area (1 = no crop).",
+    rich_help_panel=EXPERIMENTAL_PANEL)]
 
 AuxClassOpt = Annotated[float, typer.Option(
     help="AC-GAN term: the critic also classifies real paintings by style and the generator's paintings must be "
@@ -65,8 +82,6 @@ NoiseOpt = Annotated[bool | None, typer.Option(
          "give it a source of varied texture and detail beside the latent (default: off for paint train; as in the "
          "source generator for paint finetune, which can add them).")]
 
-NCriticOpt = Annotated[int, typer.Option(help="Critic steps per generator step.")]
-
 app = typer.Typer(
     name="paint",
     help="Style-conditioned painting generation with class-conditional Wasserstein GANs.",
@@ -92,18 +107,14 @@ def train(
     batch_size: Annotated[int, typer.Option(help="Batch size.")] = 64,
     resolution: Annotated[int, typer.Option(help="Training resolution (power of two).")] = 64,
     holdout: Annotated[float, typer.Option(help="Fraction per style held out for `paint eval` (never trained on).")] = 0.1,
-    penalty: Annotated[str, typer.Option(help=f"Critic regulariser: {penalty_help()}.")] = "gp",
-    penalty_weight: Annotated[
-        float | None, typer.Option(help="Penalty weight (default: gp/lp 10, r1 5; none for clip).")
-    ] = None,
-    penalty_every: Annotated[int, typer.Option(help="Lazy regularisation: penalty every k critic steps.")] = 1,
-    critic_norm: Annotated[str, typer.Option(help="Critic normalisation: none, layer, group, batch (clip only).")] = "none",
+    penalty: PenaltyOpt = "gp",
+    penalty_weight: PenaltyWeightOpt = None,
+    penalty_every: PenaltyEveryOpt = 1,
+    critic_norm: CriticNormOpt = "none",
     n_critic: NCriticOpt = 5,
     base_channels: Annotated[int, typer.Option(help="Width of the first critic / last generator block.")] = 64,
-    critic_channels: Annotated[
-        int | None, typer.Option(help="Critic width at full resolution, doubling per level (default: base channels).")
-    ] = None,
-    critic_max_channels: Annotated[int, typer.Option(help="Cap on the critic's width.")] = 512,
+    critic_channels: CriticChannelsOpt = None,
+    critic_max_channels: CriticMaxChannelsOpt = 512,
     diffaug: DiffAugOpt = "",
     crop_scale: CropScaleOpt = 1.0,
     aux_class_weight: AuxClassOpt = 0.0,
@@ -150,39 +161,6 @@ def train(
     console.print(f"release weights: {out}")
 
 
-def _to_pil(img: "torch.Tensor", size: int | None):  # noqa: F821 - torch imported lazily
-    from PIL import Image
-
-    arr = (img.clamp(0, 1).permute(1, 2, 0).numpy() * 255 + 0.5).astype("uint8")
-    im = Image.fromarray(arr)
-    return im.resize((size, size), Image.Resampling.LANCZOS) if size and size != im.width else im
-
-
-def _grid(images: "torch.Tensor", nrow: int, size: int | None):  # noqa: F821
-    from PIL import Image
-
-    tiles = [_to_pil(x, size) for x in images]
-    w = tiles[0].width
-    rows = (len(tiles) + nrow - 1) // nrow
-    pad = 2
-    canvas = Image.new("RGB", (nrow * (w + pad) + pad, rows * (w + pad) + pad), "white")
-    for i, t in enumerate(tiles):
-        canvas.paste(t, (pad + (i % nrow) * (w + pad), pad + (i // nrow) * (w + pad)))
-    return canvas
-
-
-def _save(im, path: Path, force: bool) -> None:
-    import io
-
-    refuse_overwrite(path, force)
-    fmt = {".png": "PNG", ".jpg": "JPEG", ".jpeg": "JPEG", ".webp": "WEBP"}.get(path.suffix.lower())
-    if fmt is None:
-        raise UserError(f"{path}: unsupported output format (use .png, .jpg or .webp)")
-    buf = io.BytesIO()
-    im.save(buf, format=fmt)
-    write_output(path, buf.getvalue())
-
-
 @app.command()
 def generate(
     style: Annotated[str, typer.Option(help="Style name (case and separators ignored: ukiyo-e = Ukiyo_e).")],
@@ -218,11 +196,12 @@ def generate(
         for p in paths:  # check them all before writing any
             refuse_overwrite(p, force)
         for p, img in zip(paths, images):
-            _save(_to_pil(img, size), p, force=True)
+            rgb = to_rgb(img)
+            write_image(p, ImageData(resize_rgb(rgb, size) if size and size != rgb.shape[1] else rgb), force=True)
         console.print(f"{n} {name} paintings -> {out_dir}")
     else:
         dst = output or Path(f"{name}_seed{seed}.png")
-        _save(_grid(images, nrow, size), dst, force)
+        write_image(dst, ImageData(image_grid(images, nrow, size=size)), force)
         console.print(f"{n} {name} paintings -> {dst}")
 
 
@@ -261,21 +240,16 @@ def interpolate(
     force: Annotated[bool, typer.Option(help="Overwrite an existing file.")] = False,
 ) -> None:
     """Interpolate the style embedding between two styles (rows = latents): a grid or a GIF."""
-    import io
-
     from srgan_wgan.apps.paint import PaintGenerator
 
     gen = PaintGenerator(model, device, fp32=fp32, backend=backend)
     frames = gen.interpolate(from_style, to_style, steps=steps, seed=seed, rows=rows)
     if output.suffix.lower() == ".gif":
         refuse_overwrite(output, force)
-        pics = [_grid(frames[:, t], rows, size) for t in range(steps)]
-        pics = pics + pics[-2:0:-1]
-        buf = io.BytesIO()
-        pics[0].save(buf, format="GIF", save_all=True, append_images=pics[1:], duration=150, loop=0)
-        write_output(output, buf.getvalue())
+        pics = [image_grid(frames[:, t], rows, size=size) for t in range(steps)]
+        write_output(output, encode_gif(pics + pics[-2:0:-1]))  # there and back
     else:
-        _save(_grid(frames.flatten(0, 1), steps, size), output, force)
+        write_image(output, ImageData(image_grid(frames.flatten(0, 1), steps, size=size)), force)
     console.print(f"{from_style} -> {to_style}: {output}")
 
 

@@ -9,7 +9,6 @@ from typing import Annotated
 import typer
 
 from srgan_wgan.errors import UserError
-from srgan_wgan.losses.penalties import penalty_help
 from srgan_wgan.training import GANTrainConfig
 from srgan_wgan.version import __version__
 from srgan_wgan_cli._common import (
@@ -17,10 +16,17 @@ from srgan_wgan_cli._common import (
     BackendOpt,
     CheckpointEveryOpt,
     ConfigOpt,
+    CriticChannelsOpt,
+    CriticMaxChannelsOpt,
+    CriticNormOpt,
     DeterministicOpt,
     DeviceOpt,
     Fp32Opt,
+    NCriticOpt,
     OnnxOutOpt,
+    PenaltyEveryOpt,
+    PenaltyOpt,
+    PenaltyWeightOpt,
     ResumeOpt,
     SampleEveryOpt,
     TrainProgress,
@@ -82,14 +88,13 @@ def train(
     perceptual: Annotated[float, typer.Option(help="VGG16 perceptual loss weight (gan stage).")] = 0.1,
     lpips: Annotated[float, typer.Option(help="LPIPS-vgg loss weight (gan stage).")] = 0.1,
     adv: Annotated[float, typer.Option(help="Adversarial loss weight (gan stage).")] = 0.005,
-    penalty: Annotated[str, typer.Option(help=f"Critic regulariser: {penalty_help()}.")] = "gp",
-    penalty_weight: Annotated[float | None, typer.Option(help="Penalty weight (default: gp/lp 10, r1 5).")] = None,
-    n_critic: Annotated[int, typer.Option(help="Critic steps per generator step (gan stage).")] = 1,
-    critic_norm: Annotated[str, typer.Option(help="Critic normalisation: none, layer, group.")] = "none",
-    critic_channels: Annotated[int, typer.Option(help="Critic width at full resolution (doubles per level).")] = 64,
-    critic_max_channels: Annotated[int, typer.Option(help="Cap on the critic's width.")] = 512,
-    penalty_every: Annotated[int, typer.Option(help="Lazy regularisation: apply the penalty every N critic steps "
-                                                    "(scaled by N).")] = 1,
+    penalty: PenaltyOpt = "gp",
+    penalty_weight: PenaltyWeightOpt = None,
+    n_critic: NCriticOpt = 1,
+    critic_norm: CriticNormOpt = "none",
+    critic_channels: CriticChannelsOpt = 64,
+    critic_max_channels: CriticMaxChannelsOpt = 512,
+    penalty_every: PenaltyEveryOpt = 1,
     amp: AmpOpt = "auto",
     device: DeviceOpt = "auto",
     seed: TrainSeedOpt = 0,

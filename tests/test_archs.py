@@ -1,13 +1,22 @@
-"""Critic family and conditional generator: shapes, conditioning, norms, spectral norm."""
+"""Critic family and conditional generator: shapes, conditioning, norms, retired config fields."""
 
 from __future__ import annotations
 
+import json
+from dataclasses import asdict
+from pathlib import Path
+
 import pytest
 import torch
+from safetensors import safe_open
+from safetensors.torch import load_file, save_file
 from torch import nn
 
-from srgan_wgan.archs import CondGenerator, ConvCritic, build_arch
+from srgan_wgan.archs import CondGenerator, ConvCritic, CriticConfig, build_arch
 from srgan_wgan.errors import ConfigError, WeightsError
+from srgan_wgan.io.weights import load_pretrained, save_pretrained
+
+ROOT = Path(__file__).resolve().parents[1]
 
 
 @pytest.mark.parametrize("norm", ["none", "layer", "group", "batch"])
@@ -34,9 +43,31 @@ def test_projection_uses_the_label_and_image_condition_matters() -> None:
         Di(x)
 
 
-def test_spectral_norm_switch_and_bad_configs() -> None:
-    D = ConvCritic(in_channels=1, resolution=16, base_channels=8, spectral_norm=True)
-    assert any(nn.utils.parametrize.is_parametrized(m) for m in D.modules())
+def test_retired_spectral_norm_field_and_bad_configs(tmp_path) -> None:
+    """Configs saved with ``spectral_norm: false`` (every shipped critic) still load; ``true`` is a clear error."""
+    D = ConvCritic(in_channels=1, resolution=16, base_channels=8).eval()
+    assert "spectral_norm" not in D.config_dict()
+    assert not any(nn.utils.parametrize.is_parametrized(m) for m in D.modules())
+    saved = {**D.config_dict(), "spectral_norm": False}  # as weights/*/critic.safetensors hold it
+    assert build_arch("ConvCritic", saved).config_dict() == D.config_dict()
+    with pytest.raises(WeightsError, match="saved with spectral_norm=True, which this version no longer supports"):
+        build_arch("ConvCritic", {**saved, "spectral_norm": True})
+    with pytest.raises(WeightsError, match="unknown fields"):
+        build_arch("ConvCritic", {**saved, "bogus": 1})
+    with pytest.raises(TypeError):
+        CriticConfig(spectral_norm=True)  # type: ignore[call-arg]
+
+    # through the release-weights loader: the file named, one line
+    path = save_pretrained(D, tmp_path / "critic.safetensors")
+    x = torch.randn(2, 1, 16, 16)
+    for value, ok in ((False, True), (True, False)):
+        _rewrite_config(path, {**D.config_dict(), "spectral_norm": value})
+        if ok:
+            torch.testing.assert_close(load_pretrained(path)(x), D(x), rtol=0, atol=0)
+        else:
+            with pytest.raises(WeightsError, match=r"critic\.safetensors: .*spectral_norm=True") as err:
+                load_pretrained(path)
+            assert "\n" not in str(err.value)
     with pytest.raises(ConfigError, match="norm"):
         ConvCritic(norm="instance")
     with pytest.raises(ConfigError, match="num_classes"):
@@ -45,6 +76,29 @@ def test_spectral_norm_switch_and_bad_configs() -> None:
         ConvCritic(resolution=100)  # 100 -> 50 -> 25 -> 12.5
     with pytest.raises(ConfigError, match="halve exactly"):
         ConvCritic(resolution=2)
+
+
+def _rewrite_config(path: Path, config: dict[str, object]) -> None:
+    """Replace the architecture config in the header of the weights file ``path`` (as an older version wrote it)."""
+    tensors = load_file(str(path))
+    with safe_open(str(path), framework="pt") as fh:
+        meta = dict(fh.metadata())
+    save_file(tensors, str(path), metadata={**meta, "config": json.dumps(config, sort_keys=True)})
+
+
+@pytest.mark.parametrize("name", ["face-x4", "face-x8", pytest.param("wikiart-64", marks=pytest.mark.shared)])
+def test_shipped_critics_saved_with_spectral_norm_false_load(name: str, request: pytest.FixtureRequest) -> None:
+    """The shipped critics' headers hold ``spectral_norm: false``; they load (wikiart-64's needs the AlexNet
+    backbone of ../shared for its auxiliary classifier)."""
+    path = ROOT / "weights" / name / "critic.safetensors"
+    with safe_open(str(path), framework="pt") as fh:
+        config = json.loads(fh.metadata()["config"])
+    assert config["spectral_norm"] is False
+    if config.get("aux_backbone", "none") != "none":
+        request.getfixturevalue("shared_dir")
+    D = load_pretrained(path, expected_arch="ConvCritic")
+    assert isinstance(D, ConvCritic) and not any(nn.utils.parametrize.is_parametrized(m) for m in D.modules())
+    assert D.config_dict() == {k: v for k, v in {**asdict(CriticConfig()), **config}.items() if k != "spectral_norm"}
 
 
 @pytest.mark.parametrize(("resolution", "final"), [(64, 4), (128, 4), (192, 6), (96, 6), (48, 6)])

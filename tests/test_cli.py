@@ -9,11 +9,10 @@ from pathlib import Path
 import numpy as np
 import pytest
 from PIL import Image
+from cli_inprocess import sub_command
 
 
-def cli(*args: str, cwd: Path | None = None) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-m", "srgan_wgan", *args], capture_output=True, text=True, cwd=cwd,
-                          timeout=300)
+cli = sub_command()  # the CLI in this process (tests/cli_inprocess.py)
 
 
 @pytest.fixture

@@ -3,14 +3,14 @@
 from __future__ import annotations
 
 import json
-import subprocess
 import sys
-import textwrap
 
 import numpy as np
 import pytest
 import torch
 from PIL import Image
+
+from cli_inprocess import run_cli
 
 
 def _astronaut_face() -> torch.Tensor:
@@ -50,7 +50,7 @@ def test_missing_dlib_is_reported_not_raised(monkeypatch) -> None:
         FaceIdentity()
 
 
-def test_sr_eval_identity_flag_without_dlib_is_a_one_line_error(tmp_path) -> None:
+def test_sr_eval_identity_flag_without_dlib_is_a_one_line_error(tmp_path, monkeypatch) -> None:
     from srgan_wgan.archs import SRResNet
     from srgan_wgan.io.weights import save_pretrained
 
@@ -59,16 +59,9 @@ def test_sr_eval_identity_flag_without_dlib_is_a_one_line_error(tmp_path) -> Non
     faces = tmp_path / "faces"
     faces.mkdir()
     Image.fromarray(np.zeros((64, 64, 3), np.uint8)).save(faces / "a.png")
-    # run the CLI with dlib made unimportable
-    code = textwrap.dedent(f"""
-        import sys
-        sys.modules["dlib"] = None
-        sys.argv = ["sr", "eval", "--data", {str(faces)!r}, "--model", {str(tmp_path / "m")!r}, "--hr-size", "64",
-                    "--device", "cpu", "--identity", "--json", {str(tmp_path / "r.json")!r}]
-        from srgan_wgan_cli.sr import main
-        main()
-    """)
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=300)
+    monkeypatch.setitem(sys.modules, "dlib", None)  # the CLI with dlib made unimportable
+    out = run_cli("sr", "eval", "--data", faces, "--model", tmp_path / "m", "--hr-size", "64", "--device", "cpu",
+                  "--identity", "--json", tmp_path / "r.json")
     lines = [ln for ln in out.stderr.splitlines() if ln.strip()]
     assert out.returncode != 0 and len(lines) == 1 and "identity" in lines[0] and "dlib" in lines[0], out.stderr
     assert not (tmp_path / "r.json").exists()
@@ -99,9 +92,8 @@ def test_sr_eval_reports_identity_for_model_and_bicubic(tmp_path, shared_dir) ->
     lfw = shared_dir / "data" / "faces" / "lfw" / "images"
     if not lfw.is_dir():
         pytest.skip("LFW not in ../shared")
-    out = subprocess.run([sys.executable, "-m", "srgan_wgan", "sr", "eval", "--data", str(lfw), "--model",
-                          "face-x8-fidelity", "--crop-fraction", "0.512", "--limit", "24", "--device", "cpu",
-                          "--json", str(tmp_path / "r.json")], capture_output=True, text=True, timeout=600)
+    out = run_cli("sr", "eval", "--data", lfw, "--model", "face-x8-fidelity", "--crop-fraction", "0.512", "--limit",
+                  "24", "--device", "cpu", "--json", tmp_path / "r.json")
     assert out.returncode == 0, out.stderr
     r = json.loads((tmp_path / "r.json").read_text())
     for method in ("model", "bicubic"):

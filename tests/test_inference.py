@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import io
-import subprocess
-import sys
 from pathlib import Path
 
 import numpy as np
@@ -17,6 +15,7 @@ from srgan_wgan.errors import UserError, WeightsError
 from srgan_wgan.apps.face_sr.inference import FaceUpscaler, resolve_model_path, upscale_background
 from srgan_wgan.io.images import read_image, write_image
 from srgan_wgan.io.weights import save_pretrained
+from cli_inprocess import sub_command
 
 
 @pytest.fixture(scope="module")
@@ -244,9 +243,7 @@ def cv2_blur(x: np.ndarray) -> np.ndarray:
     return cv2.GaussianBlur(x, (0, 0), 3)
 
 
-def cli(*args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-m", "srgan_wgan", "sr", "upscale", *args], capture_output=True,
-                          text=True, timeout=300)
+cli = sub_command("sr", "upscale")  # the CLI in this process (tests/cli_inprocess.py)
 
 
 def test_upscale_batch_keeps_going_and_never_clobbers(model_path, tmp_path) -> None:

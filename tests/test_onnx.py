@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import subprocess
 import sys
 from pathlib import Path
 
@@ -17,6 +16,7 @@ pytest.importorskip("onnxruntime")
 from srgan_wgan.archs import build_arch
 from srgan_wgan.errors import UserError, WeightsError
 from srgan_wgan.io.onnx import export_onnx, load_onnx, onnx_cache_path
+from cli_inprocess import sub_command
 
 ROOT = Path(__file__).resolve().parents[1]
 SR_MODELS = ("face-x4", "face-x4-fidelity", "face-x8", "face-x8-fidelity")
@@ -95,9 +95,7 @@ def test_wrong_files_are_one_line_weights_errors(tmp_path) -> None:
         FaceUpscaler("face-x4", backend="tensorrt")
 
 
-def _cli(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-m", "srgan_wgan", *args], capture_output=True, text=True, cwd=cwd,
-                          timeout=300)
+_cli = sub_command()  # the CLI in this process (tests/cli_inprocess.py)
 
 
 def test_cli_export_and_upscale_with_onnxruntime(tmp_path) -> None:
@@ -142,14 +140,12 @@ def test_cli_paint_export_generate_and_interpolate_with_onnxruntime(tmp_path) ->
     assert Image.open(tmp_path / "i.png").size[0] > 128
 
 
-def test_missing_onnxruntime_is_a_one_line_error_naming_the_extra(tmp_path) -> None:
-    code = ("import sys; sys.modules['onnxruntime'] = None; from srgan_wgan_cli.sr import main; "
-            "sys.argv = ['sr', 'upscale', sys.argv[1], '--aligned', '--backend', 'onnx', '-o', sys.argv[2]]; main()")
+def test_missing_onnxruntime_is_a_one_line_error_naming_the_extra(tmp_path, monkeypatch) -> None:
     from PIL import Image
 
     Image.fromarray(np.zeros((16, 16, 3), np.uint8)).save(tmp_path / "in.png")
-    r = subprocess.run([sys.executable, "-c", code, str(tmp_path / "in.png"), str(tmp_path / "out.png")],
-                       capture_output=True, text=True, timeout=300)
+    monkeypatch.setitem(sys.modules, "onnxruntime", None)  # import onnxruntime -> ImportError
+    r = _cli("sr", "upscale", tmp_path / "in.png", "--aligned", "--backend", "onnx", "-o", tmp_path / "out.png")
     assert r.returncode == 2 and "Traceback" not in r.stderr
     assert 'pip install "srgan-wgan[onnx]"' in r.stderr  # the extra's brackets survive rich's markup
     assert not (tmp_path / "out.png").exists()

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
@@ -14,6 +12,7 @@ from srgan_wgan.apps.paint import PaintGenerator, normalize_style, truncated_nor
 from srgan_wgan.archs import CondGenerator
 from srgan_wgan.errors import UserError
 from srgan_wgan.io.weights import save_pretrained
+from cli_inprocess import sub_command
 
 STYLES = ["Impressionism", "Ukiyo_e", "Pop_Art"]
 
@@ -89,9 +88,7 @@ def test_interpolation_ends_at_the_two_styles(model) -> None:
     torch.testing.assert_close(frames[:, -1], end, atol=1e-5, rtol=0)
 
 
-def paint(*args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-m", "srgan_wgan", "paint", *args], capture_output=True, text=True,
-                          timeout=300)
+paint = sub_command("paint")  # the CLI in this process (tests/cli_inprocess.py)
 
 
 def test_generate_styles_interpolate_commands(model, tmp_path) -> None:

@@ -4,8 +4,6 @@ comparing several models in one `paint eval`."""
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
 from pathlib import Path
 
 import numpy as np
@@ -16,6 +14,7 @@ from PIL import Image
 
 from srgan_wgan.archs import ConvCritic, CriticConfig
 from srgan_wgan.errors import ConfigError, UserError
+from cli_inprocess import sub_command
 
 STYLES = ["Impressionism", "Pop_Art", "Ukiyo_e"]
 
@@ -43,8 +42,7 @@ def _experiment(data: Path, steps: int = 2, aux: float = 0.0, **overrides):
                            aux_class_weight=aux, **overrides)
 
 
-def paint(*args: str) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "srgan_wgan_cli", "paint", *args], capture_output=True, text=True)
+paint = sub_command("paint")  # the CLI in this process (tests/cli_inprocess.py)
 
 
 # ---- the auxiliary classifier -----------------------------------------------------------------------------------

@@ -5,10 +5,12 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+from dataclasses import asdict, dataclass
 
 import pytest
 import torch
 from safetensors import safe_open
+from torch import nn
 
 from srgan_wgan import CondGenerator, ConvCritic, WeightsError, load_pretrained, save_pretrained
 from srgan_wgan.io.weights import read_weights_metadata
@@ -111,3 +113,85 @@ def test_init_from_release_loads_fitting_weights_and_reports_misfits(tmp_path, g
     assert all(torch.equal(wide.state_dict()[k], v) for k, v in before.items())
     with pytest.raises(WeightsError, match="holds a CondGenerator, not this run's ConvCritic"):
         init_from_release(g_file, critic(8))
+
+
+@dataclass
+class ToyConfig:
+    """Config of :class:`ToyNet`, an architecture defined outside the package."""
+
+    width: int = 4
+    scale: float = 2.0
+
+
+class ToyNet(nn.Module):
+    """A tiny model with the interface the registry needs: built from its config, ``config_dict()`` back."""
+
+    def __init__(self, config: ToyConfig | None = None) -> None:
+        super().__init__()
+        self.config = config or ToyConfig()
+        self.fc = nn.Linear(3, self.config.width)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.config.scale * torch.tanh(self.fc(x))
+
+    def config_dict(self) -> dict[str, object]:
+        return asdict(self.config)
+
+
+def test_register_arch_makes_an_outside_model_loadable_by_name(tmp_path, monkeypatch) -> None:
+    from srgan_wgan.archs import ARCHS, register_arch
+
+    torch.manual_seed(3)
+    toy = ToyNet(ToyConfig(width=5, scale=0.5)).eval()
+    with pytest.raises(WeightsError, match="not a registered architecture"):
+        save_pretrained(toy, tmp_path / "unregistered.safetensors")
+
+    monkeypatch.setitem(ARCHS, "ToyNet", None)  # so that the entry is removed again after the test
+    register_arch("ToyNet", ToyNet, ToyConfig)  # what an application outside the package calls
+    path = save_pretrained(toy, tmp_path / "toy.safetensors", {"note": "outside"})
+    meta = read_weights_metadata(path)
+    assert meta["arch"] == "ToyNet" and meta["config"] == {"width": 5, "scale": 0.5}
+    loaded = load_pretrained(path, expected_arch="ToyNet")  # the file alone names and configures the model
+    assert isinstance(loaded, ToyNet) and loaded.config == toy.config
+    x = torch.randn(4, 3)
+    torch.testing.assert_close(loaded(x), toy(x), rtol=0, atol=0)
+
+    monkeypatch.delitem(ARCHS, "ToyNet")  # a file whose architecture is not registered: one clear error
+    with pytest.raises(WeightsError, match="toy.safetensors: unknown architecture 'ToyNet'"):
+        load_pretrained(path)
+
+
+def test_read_release_checks_the_arch_and_reads_the_critic_config(tmp_path, generator) -> None:
+    from srgan_wgan.errors import UserError
+    from srgan_wgan.training.runs import ReleaseInfo, read_release
+
+    folder = tmp_path / "release"
+    g_file = save_pretrained(generator, folder / "generator.safetensors", {"class_names": ["a", "b", "c"]})
+    info = read_release(folder, "CondGenerator", "painting generator")  # a folder or its generator file
+    assert info == read_release(g_file, "CondGenerator", "painting generator")
+    assert isinstance(info, ReleaseInfo) and info.g_file == g_file
+    assert info.config == generator.config_dict() and info.extra == {"class_names": ["a", "b", "c"]}
+    assert info.critic_config == {}  # no critic beside the generator
+    with pytest.raises(UserError, match="generator.safetensors: holds a CondGenerator, not a face SR generator"):
+        read_release(folder, "SRResNet", "face SR generator")
+    with pytest.raises(WeightsError, match="not found"):
+        read_release(tmp_path / "nowhere" / "generator.safetensors", "CondGenerator", "painting generator")
+
+    D = ConvCritic(in_channels=3, resolution=16, base_channels=8, cond="class", num_classes=3, mbstd_group=2)
+    c_file = save_pretrained(D, folder / "critic.safetensors")
+    assert read_release(folder, "CondGenerator", "painting generator").critic_config == D.config_dict()
+
+    # a critic saved by an earlier version, with the retired spectral_norm switch
+    from safetensors.torch import load_file, save_file
+
+    def rewrite(value: bool) -> None:
+        with safe_open(str(c_file), framework="pt") as fh:
+            meta = dict(fh.metadata())
+        config = json.dumps({**D.config_dict(), "spectral_norm": value})
+        save_file(load_file(str(c_file)), str(c_file), metadata={**meta, "config": config})
+
+    rewrite(False)
+    assert read_release(folder, "CondGenerator", "painting generator").critic_config == D.config_dict()
+    rewrite(True)
+    with pytest.raises(WeightsError, match="critic.safetensors: .*spectral_norm=True, which this version no longer"):
+        read_release(folder, "CondGenerator", "painting generator")

@@ -125,7 +125,7 @@ def generated_accuracy(
 
 def save_digit_grid(generator: nn.Module, path: str | Path, per_class: int = 10, seed: int = 999) -> None:
     """Save a grid with one row per digit 0-9 (``per_class`` samples each), scaled up 4x for viewing."""
-    from torchvision.utils import save_image
+    from srgan_wgan.io.images import ImageData, image_grid, write_image
 
     generator.eval()
     device = next(generator.parameters()).device
@@ -135,7 +135,7 @@ def save_digit_grid(generator: nn.Module, path: str | Path, per_class: int = 10,
         x = generator(torch.randn(labels.shape[0], generator.z_dim, generator=g).to(device), labels.to(device))
     x = F.interpolate((x.float().cpu() + 1) / 2, scale_factor=4, mode="nearest")
     Path(path).parent.mkdir(parents=True, exist_ok=True)
-    save_image(x, str(path), nrow=per_class, padding=2, pad_value=1.0)
+    write_image(path, ImageData(image_grid(x, per_class, pad_value=1.0)), force=True)
 
 
 def run_digits(

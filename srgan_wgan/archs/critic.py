@@ -18,19 +18,19 @@ One class covers three uses:
 Normalisation options: ``none`` (default), ``layer`` (GroupNorm with one group = LayerNorm over C, H, W, the
 WGAN-GP paper's recommendation), ``group`` (GroupNorm), ``batch`` (BatchNorm, allowed only with weight
 clipping, because a per-sample gradient penalty is wrong when samples interact through batch statistics).
-Spectral normalisation of every conv/linear layer is a switch.
+Spectral normalisation was a switch of earlier versions: ``CriticConfig.RETIRED_FIELDS`` lets their files load.
 
 ``mbstd_group`` adds ProGAN's minibatch standard deviation (Karras et al. 2018, also in StyleGAN2-ADA): the spread of
 the 4x4 features across each group of samples enters the critic's last layer, so a generator that draws the same
 few paintings again is told apart from the varied real ones. Its weights start at zero (a critic without it loads
-and scores as before; a fine-tune learns them), and it is not spectrally normalised (a zero matrix has no spectral
-norm). Scores then depend on the other samples of the group: the engine scores reals, fakes and penalty interpolates
-in separate batches, as ProGAN did with WGAN-GP.
+and scores as before; a fine-tune learns them). Scores then depend on the other samples of the group: the engine
+scores reals, fakes and penalty interpolates in separate batches, as ProGAN did with WGAN-GP.
 """
 
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass
+from typing import ClassVar
 
 import torch
 import torch.nn.functional as F
@@ -57,13 +57,16 @@ class CriticConfig:
     cond_channels: int = 3
     num_classes: int = 0
     norm: str = "none"
-    spectral_norm: bool = False
     aux_classifier: bool = False
     aux_backbone: str = "none"
     """Auxiliary classifier body: ``none`` (a conv branch trained from scratch) or ``alexnet`` (frozen ImageNet
     features, only the linear head is trained; needs the AlexNet weights, see ``load_backbone_features``)."""
     mbstd_group: int = 0
     """Minibatch standard deviation group size (StyleGAN2-ADA uses 4); 0 = off."""
+
+    RETIRED_FIELDS: ClassVar[tuple[str, ...]] = ("spectral_norm",)
+    """Keys of earlier versions' saved configs: dropped on loading when they hold their old default (False), a
+    :class:`~srgan_wgan.errors.WeightsError` otherwise (see :func:`srgan_wgan.archs.build_arch`)."""
 
     def validate(self) -> None:
         """Raise :class:`ConfigError` for unknown names or impossible shapes."""
@@ -126,12 +129,11 @@ def _norm_layer(kind: str, channels: int) -> nn.Module:
 
 
 class _DownBlock(nn.Module):
-    def __init__(self, cin: int, cout: int, norm: str, sn: bool) -> None:
+    def __init__(self, cin: int, cout: int, norm: str) -> None:
         super().__init__()
-        wrap = nn.utils.parametrizations.spectral_norm if sn else (lambda m: m)
-        self.conv1 = wrap(nn.Conv2d(cin, cout, 3, padding=1))
+        self.conv1 = nn.Conv2d(cin, cout, 3, padding=1)
         self.norm1 = _norm_layer(norm, cout)
-        self.conv2 = wrap(nn.Conv2d(cout, cout, 4, stride=2, padding=1))
+        self.conv2 = nn.Conv2d(cout, cout, 4, stride=2, padding=1)
         self.norm2 = _norm_layer(norm, cout)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
@@ -218,27 +220,24 @@ class ConvCritic(nn.Module):
         config = config or CriticConfig(**kwargs)  # type: ignore[arg-type]
         config.validate()
         self.config = config
-        wrap = nn.utils.parametrizations.spectral_norm if config.spectral_norm else (lambda m: m)
         cin = config.in_channels + (config.cond_channels if config.cond == "image" else 0)
         ch = config.base_channels
-        self.stem = wrap(nn.Conv2d(cin, ch, 3, padding=1))
+        self.stem = nn.Conv2d(cin, ch, 3, padding=1)
         blocks = []
         res = config.resolution
         while res > config.final_resolution:
             nxt = min(ch * 2, config.max_channels)
-            blocks.append(_DownBlock(ch, nxt, config.norm, config.spectral_norm))
+            blocks.append(_DownBlock(ch, nxt, config.norm))
             ch, res = nxt, res // 2
         self.blocks = nn.Sequential(*blocks)
         self.feature_dim = ch * res * res
-        self.fc = wrap(nn.Linear(self.feature_dim, ch))
+        self.fc = nn.Linear(self.feature_dim, ch)
         self.mbstd: nn.Linear | None = None
         if config.mbstd_group:
             self.mbstd = nn.Linear(1, ch, bias=False)
             nn.init.zeros_(self.mbstd.weight)
-        self.out = wrap(nn.Linear(ch, 1))
-        self.embed = (
-            wrap(nn.Embedding(config.num_classes, ch)) if config.cond == "class" else None
-        )
+        self.out = nn.Linear(ch, 1)
+        self.embed = nn.Embedding(config.num_classes, ch) if config.cond == "class" else None
         self.classifier: nn.Module | None = None
         if config.aux_classifier and config.aux_backbone != "none":
             self.classifier = PretrainedAuxClassifier(config.num_classes, config.aux_backbone)

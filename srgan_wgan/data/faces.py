@@ -17,7 +17,8 @@ import torch
 from PIL import Image
 from torch.utils.data import Dataset
 
-from srgan_wgan.data.folders import read_rgb, scan_images
+from srgan_wgan.data.folders import scan_images
+from srgan_wgan.io.images import read_rgb
 from srgan_wgan.data.splits import split_by_hash
 from srgan_wgan.errors import UserError
 

@@ -11,9 +11,10 @@ from pathlib import Path
 
 import numpy as np
 import torch
-from PIL import Image, ImageOps
+from PIL import Image
 
 from srgan_wgan.errors import UserError
+from srgan_wgan.io.images import read_rgb
 
 log = logging.getLogger("srgan_wgan")
 
@@ -46,15 +47,6 @@ def scan_class_folders(root: str | Path) -> dict[str, list[Path]]:
     if not classes:
         raise UserError(f"no images ({', '.join(IMAGE_EXTENSIONS)}) found in the sub-folders of {root}")
     return classes
-
-
-def read_rgb(path: str | Path, max_pixels: int = 8192 * 8192) -> Image.Image:
-    """Decode ``path`` as RGB with its EXIF orientation applied; raises ``OSError``/``ValueError`` if unreadable."""
-    with Image.open(path) as im:
-        if im.width * im.height > max_pixels:
-            raise ValueError(f"{im.width}x{im.height} exceeds the pixel limit {max_pixels}")
-        im = ImageOps.exif_transpose(im)
-        return im.convert("RGB")
 
 
 def square_resize(im: Image.Image, size: int) -> np.ndarray:

@@ -1,8 +1,10 @@
-"""Reading and writing images for inference: alpha, grayscale, 16-bit, palette, CMYK, EXIF orientation.
+"""The project's one image reader, encoder and grid maker.
 
-:func:`read_image` returns an :class:`ImageData` (float RGB in ``[0, 1]`` plus what is needed to write the result
-back the same way); :func:`write_image` writes atomically (temporary file, then rename) and never overwrites
-without ``force``. Every failure is a :class:`~srgan_wgan.errors.UserError` naming the file.
+:func:`read_image` (inference) returns an :class:`ImageData`: float RGB in ``[0, 1]`` plus what is needed to write the
+result back the same way (alpha, grayscale, 16-bit, palette, CMYK, EXIF orientation, ICC profile); every failure is
+a :class:`~srgan_wgan.errors.UserError` naming the file. :func:`read_rgb` is the lenient decoder of dataset folders.
+:func:`encode_image` / :func:`write_image` write every output (atomically, never overwriting without ``force``), and
+:func:`image_grid` tiles a batch for sample grids, ``paint generate`` and figures.
 """
 
 from __future__ import annotations
@@ -117,6 +119,52 @@ def read_image(path: str | os.PathLike[str], max_pixels: int = DEFAULT_MAX_PIXEL
     return ImageData(np.ascontiguousarray(arr[..., :3]), alpha, 8, False, icc)
 
 
+def read_rgb(path: str | os.PathLike[str], max_pixels: int = 8192 * 8192) -> Image.Image:
+    """Decode a dataset image as RGB with its EXIF orientation applied; raises ``OSError``/``ValueError`` if
+    unreadable (dataset loaders skip such files and count them)."""
+    with Image.open(path) as im:
+        if im.width * im.height > max_pixels:
+            raise ValueError(f"{im.width}x{im.height} exceeds the pixel limit {max_pixels}")
+        im = ImageOps.exif_transpose(im)
+        return im.convert("RGB")
+
+
+def to_rgb(x: object) -> np.ndarray:
+    """A ``(C, H, W)`` tensor or ``(H, W, C)`` array in ``[0, 1]`` as float32 ``(H, W, 3)`` (grey repeated)."""
+    if hasattr(x, "detach"):  # a torch tensor, channels first
+        x = x.detach().float().cpu().numpy().transpose(1, 2, 0)  # type: ignore[union-attr]
+    arr = np.asarray(x, dtype=np.float32)
+    if arr.ndim == 2:
+        arr = arr[..., None]
+    return np.repeat(arr, 3, 2) if arr.shape[2] == 1 else arr[..., :3]
+
+
+def resize_rgb(rgb: np.ndarray, size: int) -> np.ndarray:
+    """Resize a float ``(H, W, 3)`` image to ``size x size`` with Lanczos, as 8-bit (what is shown or saved)."""
+    im = Image.fromarray(_to_int(rgb, 8), "RGB").resize((size, size), Image.Resampling.LANCZOS)
+    return np.asarray(im, dtype=np.float32) / 255.0
+
+
+def image_grid(images: object, nrow: int = 8, pad: int = 2, pad_value: float = 1.0, size: int | None = None
+               ) -> np.ndarray:
+    """Tile a batch (``(N, C, H, W)`` tensor in ``[0, 1]``, or a sequence of images) into one float ``(H, W, 3)``
+    image: ``min(nrow, N)`` per row, ``pad`` pixels of ``pad_value`` around each (torchvision's ``make_grid``
+    layout); ``size`` first resizes each tile (Lanczos)."""
+    tiles = [to_rgb(x) for x in images]  # type: ignore[attr-defined]
+    if not tiles:
+        raise ValueError("image_grid needs at least one image")
+    if size:
+        tiles = [t if t.shape[:2] == (size, size) else resize_rgb(t, size) for t in tiles]
+    h, w = tiles[0].shape[:2]
+    cols = min(nrow, len(tiles))
+    rows = (len(tiles) + cols - 1) // cols
+    grid = np.full((rows * (h + pad) + pad, cols * (w + pad) + pad, 3), pad_value, np.float32)
+    for i, t in enumerate(tiles):
+        y, x = pad + (i // cols) * (h + pad), pad + (i % cols) * (w + pad)
+        grid[y:y + h, x:x + w] = t
+    return grid
+
+
 def _to_int(x: np.ndarray, depth: int) -> np.ndarray:
     top = 65535.0 if depth == 16 else 255.0
     return (np.clip(x, 0, 1) * top + 0.5).astype(np.uint16 if depth == 16 else np.uint8)
@@ -181,6 +229,14 @@ def write_output(path: str | os.PathLike[str], data: bytes) -> Path:
     except OSError as exc:
         raise UserError(f"{path}: cannot write ({exc.strerror or exc})") from None
     return path
+
+
+def encode_gif(frames: list[np.ndarray], duration_ms: int = 150) -> bytes:
+    """An endless GIF animation of float ``(H, W, 3)`` frames, ``duration_ms`` each."""
+    pics = [Image.fromarray(_to_int(f, 8), "RGB") for f in frames]
+    buf = io.BytesIO()
+    pics[0].save(buf, format="GIF", save_all=True, append_images=pics[1:], duration=duration_ms, loop=0)
+    return buf.getvalue()
 
 
 def write_image(path: str | os.PathLike[str], image: ImageData, force: bool = False) -> Path:

@@ -106,7 +106,10 @@ def load_pretrained(
     meta = read_weights_metadata(path)
     if expected_arch is not None and meta["arch"] != expected_arch:
         raise WeightsError(f"{path}: holds a {meta['arch']}, expected a {expected_arch}")
-    model = build_arch(meta["arch"], meta["config"])
+    try:
+        model = build_arch(meta["arch"], meta["config"])
+    except WeightsError as exc:  # name the file: e.g. a config of an architecture or option this version lacks
+        raise WeightsError(f"{path}: {exc}") from exc
     try:
         state = load_file(str(path), device="cpu")
         model.load_state_dict(state, strict=True)

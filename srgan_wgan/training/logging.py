@@ -63,13 +63,14 @@ class RunLogger:
 
     def save_grid(self, images: torch.Tensor, step: int, nrow: int = 8) -> Path:
         """Save ``images`` in ``[-1, 1]`` as ``samples/step_XXXXXXX.png`` (and to TensorBoard)."""
-        from torchvision.utils import save_image
+        from srgan_wgan.io.images import ImageData, encode_image, image_grid
 
         path = self.run_dir / "samples" / f"step_{step:07d}.png"
         path.parent.mkdir(parents=True, exist_ok=True)
         grid = (images.detach().float().cpu().clamp(-1, 1) + 1) / 2
+        data = encode_image(ImageData(image_grid(grid, nrow, pad_value=0.0)), ".png")
         with atomic_write(path) as tmp:
-            save_image(grid, str(tmp), nrow=nrow, format="png")
+            tmp.write_bytes(data)
         if self._tb is not None:
             self._tb.add_images("samples", grid, step)
         return path

@@ -4,20 +4,25 @@ read back to export release weights from ``resume.pt`` (no data, no trainer), fr
 ``experiment.json`` is ``{"version", "kind", "experiment": dataclasses.asdict(experiment), ...extra}``; the
 experiment dataclass is rebuilt with :func:`srgan_wgan.utils.config_io.from_dict` (nested configs, tuples, unknown
 keys refused). Face-SR run folders of earlier versions stored the experiment itself at the top level; they load too.
+
+Fine-tuning starts from a release folder instead: :func:`read_release` reads what every application's fine-tune
+builder needs from it (the generator file, its config and metadata, the critic's config).
 """
 
 from __future__ import annotations
 
 import json
 from collections.abc import Callable
-from dataclasses import asdict
+from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any, TypeVar
 
 from torch import nn
 
-from srgan_wgan.errors import UserError
+from srgan_wgan.errors import UserError, WeightsError
+from srgan_wgan.archs import drop_retired_fields
 from srgan_wgan.io.atomic import atomic_write
+from srgan_wgan.io.weights import read_weights_metadata
 from srgan_wgan.training.checkpoint import RESUME_FILE, export_release_state, load_resume_state
 from srgan_wgan.utils.config_io import from_dict
 from srgan_wgan.utils.distributed import is_main_process
@@ -67,3 +72,55 @@ def export_run_folder(run_dir: str | Path, out_dir: str | Path, cls: type, comma
         raise UserError(f"{ckpt}: no checkpoint")
     G, D, meta = build(exp, extra)
     return export_release_state(load_resume_state(ckpt), G, D, meta, out_dir)
+
+
+GENERATOR_FILE = "generator.safetensors"
+CRITIC_FILE = "critic.safetensors"
+
+
+@dataclass(frozen=True)
+class ReleaseInfo:
+    """What a fine-tune builder reads from a release (see :func:`read_release`)."""
+
+    g_file: Path
+    """The generator's ``.safetensors`` file."""
+    config: dict[str, Any]
+    """The generator's architecture config."""
+    extra: dict[str, Any]
+    """The generator's release metadata (scale, stage, class names, ...)."""
+    critic_config: dict[str, Any]
+    """The config of the ``critic.safetensors`` beside the generator (retired fields dropped); empty when absent."""
+
+
+def release_generator_file(source: str | Path) -> Path:
+    """The generator file of a release: ``source/generator.safetensors`` for a folder, else ``source`` itself
+    (not checked to exist)."""
+    source = Path(source)
+    return source / GENERATOR_FILE if source.is_dir() else source
+
+
+def read_release(g_file_or_folder: str | Path, arch: str, what: str) -> ReleaseInfo:
+    """Read a release's generator header (checked to hold architecture ``arch``) and its critic's config.
+
+    Args:
+        g_file_or_folder: a generator ``.safetensors`` file, or the release folder holding ``generator.safetensors``.
+        arch: the registered architecture name the generator must have (e.g. ``"SRResNet"``).
+        what: how the error names the expected model (e.g. ``"face SR generator"``).
+
+    Raises:
+        UserError: when the generator holds another architecture ("... holds a X, not a <what>").
+        WeightsError: a missing or unreadable file, or a critic saved with an option this version no longer has.
+    """
+    g_file = release_generator_file(g_file_or_folder)
+    meta = read_weights_metadata(g_file)
+    if meta["arch"] != arch:
+        raise UserError(f"{g_file}: holds a {meta['arch']}, not a {what}")
+    c_file = g_file.parent / CRITIC_FILE
+    critic: dict[str, Any] = {}
+    if c_file.is_file():
+        c_meta = read_weights_metadata(c_file)
+        try:
+            critic = drop_retired_fields(c_meta["arch"], c_meta["config"])
+        except WeightsError as exc:
+            raise WeightsError(f"{c_file}: {exc}") from exc
+    return ReleaseInfo(g_file=g_file, config=meta["config"], extra=meta["extra"], critic_config=critic)

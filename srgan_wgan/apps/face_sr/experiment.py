@@ -154,9 +154,9 @@ class SRExperiment:
 def init_models(source: str | Path, G: nn.Module, D: nn.Module | None) -> None:
     """Start from released weights: ``source`` is a folder with ``generator.safetensors`` (+ ``critic``)."""
     from srgan_wgan.io.weights import init_from_release
+    from srgan_wgan.training.runs import release_generator_file
 
-    source = Path(source)
-    g_file = source / "generator.safetensors" if source.is_dir() else source
+    g_file = release_generator_file(source)
     if not g_file.is_file():
         raise UserError(f"cannot initialise from {source}: no generator.safetensors")
     init_from_release(g_file, G, D)
@@ -269,19 +269,13 @@ def finetune_experiment(source: str | Path, data: str, steps: int, stage: str | 
     """An :class:`SRExperiment` that continues from released weights (their scale, size, architecture and LR recipe:
     the one recorded in the weights, the full pipeline for a restoration model, or ``recipe`` when given:
     ``clean``, ``random-kernel``, ``pipeline``)."""
-    from srgan_wgan.io.weights import read_weights_metadata
+    from srgan_wgan.training.runs import read_release
 
-    source = Path(source)
-    g_file = source / "generator.safetensors" if source.is_dir() else source
-    meta = read_weights_metadata(g_file)
-    if meta["arch"] != "SRResNet":
-        raise UserError(f"{g_file}: holds a {meta['arch']}, not a face SR generator")
-    cfg, extra = meta["config"], meta["extra"]
+    release = read_release(source, "SRResNet", "face SR generator")
+    cfg, extra, ccfg = release.config, release.extra, release.critic_config
     stage = stage or extra.get("stage", "gan")
-    critic_file = g_file.parent / "critic.safetensors"
     critic_channels, critic_max_channels, critic_norm = 64, 512, "none"
-    if critic_file.is_file():
-        ccfg = read_weights_metadata(critic_file)["config"]
+    if ccfg:
         critic_channels, critic_max_channels, critic_norm = ccfg["base_channels"], ccfg["max_channels"], ccfg["norm"]
     gan = stage == "gan"
     fields: dict[str, Any] = {"batch_size": 16, "n_critic": 1 if gan else 0, "adv_weight": 0.005, "lr_g": 5e-5,
@@ -294,7 +288,7 @@ def finetune_experiment(source: str | Path, data: str, steps: int, stage: str | 
         data=data, scale=cfg["scale"], stage=stage, hr_size=int(extra.get("hr_size", 128)), num_feat=cfg["num_feat"],
         num_blocks=cfg["num_blocks"], critic_channels=critic_channels, critic_max_channels=critic_max_channels,
         critic_norm=critic_norm,
-        losses=SRLossWeights(1.0, 0.1 if gan else 0.0, 0.1 if gan else 0.0), init_from=str(g_file.parent),
+        losses=SRLossWeights(1.0, 0.1 if gan else 0.0, 0.1 if gan else 0.0), init_from=str(release.g_file.parent),
         val_fraction=0.1, train=train, pipeline=pipeline_for(recipe),
     )
 

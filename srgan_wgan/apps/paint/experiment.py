@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import torch
 
@@ -17,6 +17,9 @@ from srgan_wgan.training import GANTrainConfig, GANTrainer
 from srgan_wgan.training.tasks import ClassConditionalTask
 from srgan_wgan.utils.device import resolve_device
 from srgan_wgan.utils.seed import seed_everything
+
+if TYPE_CHECKING:
+    from srgan_wgan.training.runs import ReleaseInfo
 
 
 @dataclass
@@ -181,6 +184,14 @@ def _expand_class_rows(old: torch.Tensor, old_names: list[str], new_names: list[
     return torch.stack([old[index[normalize_style(n)]] if normalize_style(n) in index else mean for n in new_names])
 
 
+def _read_paint_release(source: str | Path, what: str) -> ReleaseInfo:
+    """A painting release named in ``PAINT_MODELS`` or given as a folder or generator file (:func:`read_release`)."""
+    from srgan_wgan.io.hub import resolve_weights
+    from srgan_wgan.training.runs import read_release
+
+    return read_release(resolve_weights(source, PAINT_MODELS), "CondGenerator", what)
+
+
 def load_release_for_finetune(source: str | Path, G: torch.nn.Module, D: torch.nn.Module | None,
                               new_names: list[str]) -> dict[str, int]:
     """Initialise ``G`` (and ``D``) from released weights whose styles may differ from ``new_names``.
@@ -189,13 +200,11 @@ def load_release_for_finetune(source: str | Path, G: torch.nn.Module, D: torch.n
     rebuilt row by row: known styles keep their learned row, new styles start from the mean. Returns counts of
     ``{"kept": k, "new": n}`` styles.
     """
-    from srgan_wgan.io.hub import resolve_weights
-    from srgan_wgan.io.weights import init_from_release, read_weights_metadata
+    from srgan_wgan.io.weights import init_from_release
 
-    g_file = resolve_weights(source, PAINT_MODELS)
-    meta = read_weights_metadata(g_file)
-    old_names = list(meta["extra"].get("class_names") or [])
-    if meta["arch"] != "CondGenerator" or not old_names:
+    release = _read_paint_release(source, "painting generator with style names")
+    g_file, old_names = release.g_file, list(release.extra.get("class_names") or [])
+    if not old_names:
         raise UserError(f"{g_file}: not a painting generator with style names")
 
     def rows(key: str, v: torch.Tensor) -> torch.Tensor:
@@ -216,16 +225,10 @@ def finetune_paint_experiment(source: str | Path, data: str, steps: int, crop_sc
     """A :class:`PaintExperiment` with the source model's architecture, for ``paint finetune``; keyword arguments
     other than ``crop_scale``, ``aux_backbone``, ``mbstd_group`` (None: the source critic's), ``noise`` (None: the
     source generator's), ``mbstd_by_style`` and the two painting terms are :class:`GANTrainConfig` fields."""
-    from srgan_wgan.io.hub import resolve_weights
-    from srgan_wgan.io.weights import read_weights_metadata
-
-    g_file = resolve_weights(source, PAINT_MODELS)
-    meta = read_weights_metadata(g_file)
-    if meta["extra"].get("unconditional"):
+    release = _read_paint_release(source, "painting generator")
+    g_file, cfg, critic = release.g_file, release.config, release.critic_config
+    if release.extra.get("unconditional"):
         raise UserError(f"{g_file}: an unconditional baseline has no styles to adapt; fine-tune a conditional model")
-    cfg = meta["config"]
-    c_file = g_file.parent / "critic.safetensors"
-    critic = read_weights_metadata(c_file)["config"] if c_file.is_file() else {}
     train = GANTrainConfig(steps=steps, **{"lr_g": 5e-5, "lr_d": 5e-5, **train_overrides})
     return PaintExperiment(data=data, resolution=cfg["resolution"], critic_norm=critic.get("norm", "none"),
                            base_channels=cfg["min_channels"], z_dim=cfg["z_dim"], embed_dim=cfg["embed_dim"],
