@@ -53,3 +53,14 @@ def test_the_rules_catch_a_violation(tmp_path) -> None:
 def test_no_module_is_over_400_lines(path: Path) -> None:
     n = len(path.read_text().splitlines())
     assert n <= 400, f"{path.relative_to(PKG)} has {n} lines: split it"
+
+
+def test_every_package_is_listed_for_a_non_editable_install() -> None:
+    """pyproject's explicit package list names every folder with an ``__init__.py`` (a missing one installs
+    without it: `pip install .` then fails at import)."""
+    import tomllib
+
+    root = Path(__file__).resolve().parents[1]
+    listed = set(tomllib.loads((root / "pyproject.toml").read_text())["tool"]["setuptools"]["packages"])
+    found = {".".join(p.parent.relative_to(root).parts) for p in (root / "srgan_wgan").rglob("__init__.py")}
+    assert found - listed == set()
