@@ -107,12 +107,19 @@ def train(
     random_kernel: Annotated[bool, typer.Option(help="Clean LR made by a resizer drawn at random per face (PIL, "
                                                      "OpenCV, torch: bicubic, bilinear, area, Lanczos), so that a "
                                                      "fixed-scale model works on LR from any of them.")] = False,
+    task: Annotated[str, typer.Option(help="face (face SR, or restoration with --scale 1), or photo (whole-photo "
+                                           "SR on random patches of a folder of photos).")] = "face",
+    arch: Annotated[str, typer.Option(help="Photo network (--task photo): compact (SRVGG-compact, convolutions at "
+                                           "LR size) or srresnet.")] = "compact",
+    num_conv: Annotated[int, typer.Option(help="Body convolutions of the compact photo network.")] = 16,
+    patches_per_photo: Annotated[int, typer.Option(help="Random patches per photo per epoch (--task photo).")] = 16,
     sample_every: SampleEveryOpt = 500,
     checkpoint_every: CheckpointEveryOpt = 500,
     resume: ResumeOpt = False,
     verbose: VerboseOpt = False,
 ) -> None:
-    """Train a face SR generator: the fidelity stage (L1), then the GAN stage from it (--init-from)."""
+    """Train an SR generator (faces or whole photos): the fidelity stage (L1), then the GAN stage from it
+    (--init-from)."""
     from srgan_wgan.apps.face_sr import SRExperiment, SRLossWeights
     from srgan_wgan.data.degradations import DegradationConfig
     from srgan_wgan.data.faces import Degradations
@@ -127,6 +134,14 @@ def train(
         sample_every=sample_every, checkpoint_every=checkpoint_every,
     )
     weights = SRLossWeights(l1=l1, perceptual=perceptual if gan else 0.0, lpips=lpips if gan else 0.0)
+    if task not in ("face", "photo"):
+        raise UserError(f"--task must be face or photo, got {task!r}")
+    if task == "photo":
+        _train_photo(data, run_dir, resume, scale, stage, hr_size, arch, num_feat, num_conv, num_blocks,
+                     patches_per_photo, critic_channels, critic_max_channels, critic_norm, weights, init_from,
+                     cache_dir, pipeline, cfg, face_only=bool(degrade or random_kernel or extra_crop_fraction
+                                                               or crop_fraction != 1.0))
+        return
     exp = SRExperiment(data=str(data), scale=scale, stage=stage, hr_size=hr_size, crop_fraction=crop_fraction,
                        extra_crop_fractions=tuple(extra_crop_fraction or ()), num_feat=num_feat,
                        num_blocks=num_blocks, critic_channels=critic_channels,
@@ -200,6 +215,35 @@ def finetune(
     console.print(f"best validation LPIPS-alex {stopper.best:.4f}; weights: {run_dir / 'best'}")
 
 
+def _train_photo(data: Path, run_dir: Path, resume: bool, scale: int, stage: str, hr_size: int, arch: str,
+                 num_feat: int, num_conv: int, num_blocks: int, patches: int, critic_channels: int | None,
+                 critic_max_channels: int, critic_norm: str, weights: object, init_from: Path | None,
+                 cache_dir: Path | None, pipeline: bool, cfg: GANTrainConfig, face_only: bool) -> None:
+    """``sr train --task photo``: a whole-photo SR run."""
+    from srgan_wgan.apps.photo_sr import PhotoExperiment
+    from srgan_wgan.data.degradations import DegradationConfig
+
+    if face_only:
+        raise UserError("--degrade, --random-kernel, --crop-fraction and --extra-crop-fraction are face options; "
+                        "--task photo takes --pipeline for degraded LR")
+    exp = PhotoExperiment(data=str(data), scale=scale, stage=stage, hr_size=hr_size, arch=arch, num_feat=num_feat,
+                          num_conv=num_conv, num_blocks=num_blocks, patches_per_photo=patches,
+                          critic_channels=critic_channels or 64, critic_max_channels=critic_max_channels,
+                          critic_norm=critic_norm, losses=weights,  # type: ignore[arg-type]
+                          init_from=str(init_from) if init_from else None,
+                          cache_dir=str(cache_dir) if cache_dir else None,
+                          pipeline=DegradationConfig() if pipeline else None, train=cfg)
+    exp.validate()
+    refuse_existing_run(run_dir, resume)
+    train_photos, val_photos = exp.load_data()
+    console.print(f"{len(train_photos.images)} training / {0 if val_photos is None else len(val_photos.images)} "
+                  f"validation photos under {data}" + (f" ({len(train_photos.skipped)} skipped)"
+                                                      if train_photos.skipped else ""))
+    trainer = exp.build(run_dir, data=(train_photos, val_photos))
+    fit_with_progress(trainer, cfg.steps, f"sr train photo x{scale} {stage}", resume)
+    console.print(f"release weights: {trainer.export()}")
+
+
 @app.command()
 def export(
     run_dir: Annotated[Path | None, typer.Option(help="Run folder with resume.pt and experiment.json.")] = None,
@@ -225,10 +269,27 @@ def export(
     if out is None:
         raise UserError("--run-dir needs --out FOLDER for the release weights")
     refuse_overwrite(out / "generator.safetensors", force)
-    step = export_run(run_dir, out)
+    kind = _run_kind(run_dir)
+    if kind == "PhotoExperiment":
+        from srgan_wgan.apps.photo_sr import export_photo_run
+
+        step = export_photo_run(run_dir, out)
+    else:
+        step = export_run(run_dir, out)
     console.print(f"exported step {step} of {run_dir} to {out}")
     if onnx is not None:
-        export_onnx_file(out / "generator.safetensors", onnx, force, "SRResNet")
+        from srgan_wgan.io.weights import read_weights_metadata
+
+        arch = read_weights_metadata(out / "generator.safetensors")["arch"]
+        export_onnx_file(out / "generator.safetensors", onnx, force, arch)
+
+
+def _run_kind(run_dir: Path) -> str | None:
+    """The experiment class a run folder's ``experiment.json`` names (None when absent or unreadable)."""
+    try:
+        return json.loads((run_dir / "experiment.json").read_text()).get("kind")
+    except (OSError, ValueError, AttributeError):
+        return None
 
 
 @app.command("eval")

@@ -6,12 +6,14 @@ import dataclasses
 
 from torch import nn
 
+from srgan_wgan.archs.compact import CompactSR, CompactSRConfig
 from srgan_wgan.archs.cond_generator import CondGenerator, CondGeneratorConfig
 from srgan_wgan.archs.critic import CRITIC_CONDS, CRITIC_NORMS, ConvCritic, CriticConfig
 from srgan_wgan.archs.sr import SRResNet, SRResNetConfig
 from srgan_wgan.errors import WeightsError
 
 ARCHS: dict[str, tuple[type[nn.Module], type]] = {
+    "CompactSR": (CompactSR, CompactSRConfig),
     "ConvCritic": (ConvCritic, CriticConfig),
     "CondGenerator": (CondGenerator, CondGeneratorConfig),
     "SRResNet": (SRResNet, SRResNetConfig),
@@ -63,6 +65,8 @@ __all__ = [
     "ARCHS",
     "CRITIC_CONDS",
     "CRITIC_NORMS",
+    "CompactSR",
+    "CompactSRConfig",
     "CondGenerator",
     "CondGeneratorConfig",
     "ConvCritic",

@@ -13,8 +13,9 @@ add ``embedding`` (the style table, JSON) and ``noise_shapes``.
 
 Graphs (fp32):
 
-* ``SRResNet``: input ``lr`` ``(batch, 3, height, width)`` in ``[0, 1]``; output ``sr`` ``(batch, 3, height*s,
-  width*s)``, not clamped (clamp to ``[0, 1]``, as for the PyTorch model). Batch, height and width are dynamic.
+* ``SRResNet``, ``CompactSR``: input ``lr`` ``(batch, 3, height, width)`` in ``[0, 1]``; output ``sr``
+  ``(batch, 3, height*s, width*s)``, not clamped (clamp to ``[0, 1]``, as for the PyTorch model). Batch, height
+  and width are dynamic.
 * ``CondGenerator``: inputs ``z`` ``(batch, z_dim)``, ``embedding`` ``(batch, embed_dim)`` (a row of the style
   table ``srgan_wgan.embedding``, or a mix of rows for style interpolation) and, for generators with noise inputs,
   ``noise0 .. noise{k-1}`` ``(batch, 1, h, w)`` (shapes in ``srgan_wgan.noise_shapes``; drawn by the caller, so a seed
@@ -51,7 +52,9 @@ ONNX_OPSET = 17
 INSTALL_HINT = 'onnxruntime is not installed: pip install "srgan-wgan[onnx]"'
 META = "srgan_wgan."
 """Prefix of the metadata keys."""
-EXPORTABLE: tuple[str, ...] = ("SRResNet", "CondGenerator")
+SR_ARCHS: tuple[str, ...] = ("SRResNet", "CompactSR")
+"""Image-to-image SR networks: input ``lr``, output ``sr``."""
+EXPORTABLE: tuple[str, ...] = (*SR_ARCHS, "CondGenerator")
 
 
 def _require(module: str) -> Any:
@@ -112,7 +115,7 @@ def export_onnx(model: nn.Module | str | os.PathLike[str], out_path: str | os.Pa
         "exported_by": __version__,
     }
     g = torch.Generator().manual_seed(0)
-    if arch == "SRResNet":
+    if arch in SR_ARCHS:
         graph: nn.Module = G
         args: tuple[torch.Tensor, ...] = (torch.rand(1, G.config.in_channels, 24, 20, generator=g),)
         names, outputs = ["lr"], ["sr"]
@@ -248,7 +251,7 @@ class OnnxGenerator:
 
     def __call__(self, x: torch.Tensor, y: torch.Tensor | None = None, embedding: torch.Tensor | None = None,
                  noise: list[torch.Tensor] | None = None) -> torch.Tensor:
-        if self.arch == "SRResNet":
+        if self.arch in SR_ARCHS:
             return torch.from_numpy(self.run({"lr": x}))
         assert self.embed is not None
         if embedding is None:

@@ -149,7 +149,7 @@ def evaluate_sr(
 def validation_recipes(experiment: Any) -> tuple[str, ...]:
     """The LR recipes early stopping scores an experiment on (their mean LPIPS): ``realistic`` for a restoration
     model or the full pipeline, clean + PIL bicubic + OpenCV area for random kernels, else clean."""
-    from srgan_wgan.apps.face_sr.experiment import lr_recipe
+    from srgan_wgan.training.sr_task import lr_recipe
 
     recipe = lr_recipe(asdict(experiment))
     if experiment.scale == 1 or recipe == "pipeline":

@@ -1,0 +1,128 @@
+"""The whole-photo SR application: the compact network, seeded patches of a photo folder, a tiny run that
+exports a release which loads alone."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+from PIL import Image
+
+from srgan_wgan.apps.photo_sr import PhotoExperiment, PhotoPatches, centre_patches, export_photo_run, load_photos
+from srgan_wgan.archs import CompactSR, build_arch
+from srgan_wgan.archs.compact import nearest_upscale
+from srgan_wgan.errors import ConfigError, UserError
+from srgan_wgan.training import GANTrainConfig
+from srgan_wgan.training.sr_task import SRLossWeights
+
+
+@pytest.fixture
+def photo_folder(tmp_path) -> Path:
+    root = tmp_path / "photos"
+    root.mkdir()
+    rng = np.random.default_rng(0)
+    for i, (h, w) in enumerate([(40, 56), (48, 48), (64, 40), (36, 60), (52, 44), (44, 64), (20, 30)]):
+        Image.fromarray(rng.integers(0, 255, (h, w, 3), dtype=np.uint8)).save(root / f"p{i}.png")
+    (root / "broken.jpg").write_text("not an image")
+    return root
+
+
+def test_compact_net_starts_as_nearest_upscale_and_keeps_shapes() -> None:
+    net = CompactSR(scale=4, num_feat=8, num_conv=2)
+    x = torch.rand(2, 3, 9, 7)
+    y = net(x)
+    assert y.shape == (2, 3, 36, 28)
+    torch.testing.assert_close(y, nearest_upscale(x, 4))  # the last conv starts at zero
+    torch.testing.assert_close(nearest_upscale(x, 3), torch.nn.functional.interpolate(x, scale_factor=3))
+    rebuilt = build_arch("CompactSR", net.config_dict())
+    assert isinstance(rebuilt, CompactSR) and rebuilt.scale == 4
+    with pytest.raises(ConfigError):
+        CompactSR(scale=8)
+
+
+def test_patches_are_seeded_and_small_or_broken_photos_are_skipped(photo_folder) -> None:
+    photos = load_photos(sorted(photo_folder.iterdir()), min_size=32)
+    assert len(photos.images) == 6 and len(photos.skipped) == 2  # the 20x30 photo and the broken file
+    ds = PhotoPatches(photos, 32, patches_per_photo=4)
+    assert len(ds) == 24
+    a, sa = ds[(3, 123)]
+    b, _ = ds[(3, 123)]
+    c, _ = ds[(3, 124)]
+    assert a.shape == (3, 32, 32) and 0 <= a.min() and a.max() <= 1 and int(sa) == 123
+    assert torch.equal(a, b) and not torch.equal(a, c)
+    crops = centre_patches(photos, 32)
+    assert crops.images.shape == (6, 3, 32, 32)
+
+
+def _tiny(data: Path, steps: int = 3, **kw) -> PhotoExperiment:
+    train = GANTrainConfig(steps=steps, batch_size=4, n_critic=0, device="cpu", sample_every=steps,
+                           checkpoint_every=steps, log_every=1, lr_g=1e-3, betas=(0.9, 0.99), ema_decay=0.9)
+    fields = {"scale": 4, "hr_size": 32, "num_feat": 8, "num_conv": 2, "patches_per_photo": 2, "val_fraction": 0.3,
+              **kw}
+    return PhotoExperiment(data=str(data), train=train, **fields)
+
+
+def test_tiny_photo_run_exports_a_release_that_loads_alone(photo_folder, tmp_path) -> None:
+    from srgan_wgan.io.weights import load_pretrained, read_weights_metadata
+
+    exp = _tiny(photo_folder)
+    trainer = exp.build(tmp_path / "run", tensorboard=False)
+    trainer.fit()
+    assert trainer.step == 3
+    out = trainer.export(tmp_path / "rel")
+    meta = read_weights_metadata(out / "generator.safetensors")
+    assert meta["arch"] == "CompactSR" and meta["extra"]["task"] == "photo_sr" and meta["extra"]["scale"] == 4
+    G = load_pretrained(out / "generator.safetensors")
+    assert G(torch.rand(1, 3, 10, 12)).shape == (1, 3, 40, 48)
+    # the run folder alone (no data) exports the same generator
+    assert export_photo_run(tmp_path / "run", tmp_path / "rel2") == 3
+    a = load_pretrained(tmp_path / "rel2" / "generator.safetensors")
+    x = torch.rand(1, 3, 8, 8)
+    torch.testing.assert_close(a(x), G(x))
+
+
+def test_same_seed_same_weights_and_bad_configs(photo_folder, tmp_path) -> None:
+    w = []
+    for k in range(2):
+        t = _tiny(photo_folder, steps=2).build(tmp_path / f"r{k}", tensorboard=False)
+        t.fit()
+        w.append(torch.cat([p.detach().flatten() for p in t.G.parameters()]))
+    assert torch.equal(w[0], w[1])
+    with pytest.raises(ConfigError, match="photo network"):
+        _tiny(photo_folder, arch="unet").validate()
+    with pytest.raises(ConfigError, match="multiple of the scale"):
+        _tiny(photo_folder, hr_size=30).validate()
+    (tmp_path / "empty").mkdir()
+    with pytest.raises(UserError, match="no images"):
+        _tiny(tmp_path / "empty").build(tmp_path / "r3", tensorboard=False)
+    assert SRLossWeights().l1 == 1.0
+
+
+def test_sr_train_task_photo_and_export_with_onnx(photo_folder, tmp_path) -> None:
+    pytest.importorskip("onnxruntime")
+    from cli_inprocess import run_cli
+
+    from srgan_wgan.io.onnx import load_onnx
+    from srgan_wgan.io.weights import load_pretrained
+
+    run = tmp_path / "run"
+    out = run_cli("sr", "train", "--task", "photo", "--data", photo_folder, "--run-dir", run, "--scale", "4",
+                  "--hr-size", "32", "--num-feat", "8", "--num-conv", "2", "--steps", "2", "--batch-size", "4",
+                  "--patches-per-photo", "2", "--sample-every", "2", "--checkpoint-every", "2", "--device", "cpu")
+    assert out.returncode == 0, out.stderr
+    assert "training" in out.stderr and "photos under" in out.stderr
+    r = run_cli("sr", "export", "--run-dir", run, "--out", tmp_path / "rel", "--onnx", tmp_path / "g.onnx")
+    assert r.returncode == 0, r.stderr
+    G = load_pretrained(tmp_path / "rel" / "generator.safetensors")
+    x = torch.rand(1, 3, 12, 10)
+    with torch.no_grad():
+        ref = G(x)
+    got = load_onnx(tmp_path / "g.onnx", expected_arch="CompactSR")(x)
+    assert got.shape == (1, 3, 48, 40) and (got - ref).abs().max() < 2 / 255
+    bad = run_cli("sr", "train", "--task", "photo", "--data", photo_folder, "--run-dir", tmp_path / "r2",
+                  "--degrade")
+    assert bad.returncode == 2 and "face options" in bad.stderr
+    bad = run_cli("sr", "train", "--task", "drawings", "--data", photo_folder, "--run-dir", tmp_path / "r3")
+    assert bad.returncode == 2 and "--task must be face or photo" in bad.stderr
