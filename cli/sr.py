@@ -315,6 +315,8 @@ def evaluate(
                                                   help="Face-identity distance (dlib embedding; needs the "
                                                        "default dependencies dlib-bin and face-recognition-models). Default: when installed.")] = None,
     fp32: Fp32Opt = False,
+    task: Annotated[str, typer.Option(help="face, or photo: whole images (HR/ + LR/ pairs such as Set5/Set14 "
+                                           "are scored on their given LR), border shaved by the scale.")] = "face",
 ) -> None:
     """PSNR (RGB, Y), SSIM (Y), LPIPS-alex and (optionally) face-identity distance of a model and of bicubic."""
     from rich.table import Table
@@ -322,6 +324,11 @@ def evaluate(
     from srgan_wgan.apps.face_sr.evaluate import RESTORE_FACTOR, evaluate_folder
 
     setup_logging()
+    if task not in ("face", "photo"):
+        raise UserError(f"--task must be face or photo, got {task!r}")
+    if task == "photo":
+        _eval_photo(data, model, device, fp32, limit, json_out)
+        return
     out = evaluate_folder(data, model, crop_fraction, hr_size, device, limit, split, val_fraction, cache_dir,
                           identity, fp32, tuple(degradation or ("clean",)))
     scale, with_id = out["scale"], "identity_dist" in out["model"]
@@ -346,6 +353,30 @@ def evaluate(
         console.print(out["identity"])
     if json_out:
         json_out.write_text(json.dumps({k: v for k, v in out.items() if k != "images"}, indent=1))
+
+
+def _eval_photo(data: Path, model: str, device: str, fp32: bool, limit: int | None, json_out: Path | None) -> None:
+    """``sr eval --task photo``: means over the folder, model and bicubic."""
+    from rich.table import Table
+
+    from srgan_wgan.apps.photo_sr.evaluate import evaluate_photo_folder
+    from srgan_wgan.training.runs import release_generator_file
+
+    weights = release_generator_file(model)
+    if not weights.is_file():
+        raise UserError(f"{model}: no photo SR weights there (give a release folder or .safetensors file)")
+    out = evaluate_photo_folder(data, weights, device, fp32, limit=limit)
+    m = out["mean"]
+    lr = "given LR" if out["given_lr"] else "LR made by antialiased bicubic"
+    table = Table(title=f"x{out['scale']} on {out['images']} images from {data} ({lr}, border {out['scale']} "
+                        f"shaved, {out['precision']})")
+    for col in ("method", "PSNR Y", "SSIM Y", "LPIPS-alex"):
+        table.add_column(col)
+    for name, label in (("model", str(weights)), ("bicubic", "bicubic (PIL)")):
+        table.add_row(label, f"{m[name + '_psnr_y']:.2f}", f"{m[name + '_ssim_y']:.4f}", f"{m[name + '_lpips']:.4f}")
+    console.print(table)
+    if json_out:
+        json_out.write_text(json.dumps(out, indent=1))
 
 
 @app.command()

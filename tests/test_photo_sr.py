@@ -126,3 +126,54 @@ def test_sr_train_task_photo_and_export_with_onnx(photo_folder, tmp_path) -> Non
     assert bad.returncode == 2 and "face options" in bad.stderr
     bad = run_cli("sr", "train", "--task", "drawings", "--data", photo_folder, "--run-dir", tmp_path / "r3")
     assert bad.returncode == 2 and "--task must be face or photo" in bad.stderr
+
+
+def test_photo_eval_pairs_and_made_lr(tmp_path) -> None:
+    from srgan_wgan.apps.photo_sr.evaluate import evaluate_photo_folder, find_pairs
+    from srgan_wgan.metrics import psnr
+
+    rng = np.random.default_rng(1)
+    hr = rng.integers(0, 255, (34, 42, 3), dtype=np.uint8)  # not a multiple of 4: cropped to 32 x 40
+    (tmp_path / "plain").mkdir()
+    Image.fromarray(hr).save(tmp_path / "plain" / "a.png")
+    (tmp_path / "pairs" / "x4" / "HR").mkdir(parents=True)
+    (tmp_path / "pairs" / "x4" / "LR").mkdir(parents=True)
+    Image.fromarray(hr[:32, :40]).save(tmp_path / "pairs" / "x4" / "HR" / "img_001_SRF_4_HR.png")
+    lr = np.asarray(Image.fromarray(hr[:32, :40]).resize((10, 8), Image.Resampling.BICUBIC))
+    Image.fromarray(lr).save(tmp_path / "pairs" / "x4" / "LR" / "img_001_SRF_4_LR.png")
+    assert find_pairs(tmp_path / "plain", 4)[0][1] is None
+    assert find_pairs(tmp_path / "pairs", 4)[0][1].name == "img_001_SRF_4_LR.png"
+    net = CompactSR(scale=4, num_feat=8, num_conv=1)  # = nearest upscale at initialisation
+    out = evaluate_photo_folder(tmp_path / "pairs", net, device="cpu", fp32=True, lpips=False)
+    assert out["given_lr"] and out["images"] == 1
+    ref = torch.from_numpy(hr[:32, :40].astype(np.float32) / 255).permute(2, 0, 1)[None]
+    near = nearest_upscale(torch.from_numpy(lr.astype(np.float32) / 255).permute(2, 0, 1)[None], 4)
+    assert abs(out["mean"]["model_psnr_y"] - float(psnr(near, ref, shave=4, y_channel=True))) < 1e-4
+    assert out["mean"]["bicubic_psnr_y"] > out["mean"]["model_psnr_y"]  # bicubic beats nearest
+    made = evaluate_photo_folder(tmp_path / "plain", net, device="cpu", fp32=True, lpips=False)
+    assert not made["given_lr"] and made["images"] == 1
+    (tmp_path / "pairs" / "x4" / "LR" / "img_001_SRF_4_LR.png").unlink()
+    with pytest.raises(UserError, match="no LR partner"):
+        find_pairs(tmp_path / "pairs", 4)
+
+
+@pytest.mark.shared
+def test_sr_eval_task_photo_reproduces_the_published_bicubic_baseline(shared_dir, tmp_path) -> None:
+    """Set5 x4 through `sr eval --task photo`: bicubic must give the literature's 28.42 dB PSNR-Y."""
+    import json
+
+    from cli_inprocess import run_cli
+    from srgan_wgan.io.weights import save_pretrained
+
+    set5 = shared_dir / "data" / "sr_benchmarks" / "Set5"
+    if not set5.is_dir():
+        pytest.skip("Set5 not in ../shared")
+    save_pretrained(CompactSR(scale=4, num_feat=8, num_conv=1), tmp_path / "m" / "generator.safetensors",
+                    {"scale": 4, "task": "photo_sr"})
+    out = run_cli("sr", "eval", "--task", "photo", "--data", set5, "--model", tmp_path / "m", "--device", "cpu",
+                  "--json", tmp_path / "r.json")
+    assert out.returncode == 0, out.stderr
+    r = json.loads((tmp_path / "r.json").read_text())
+    assert r["images"] == 5 and r["given_lr"]
+    assert abs(r["mean"]["bicubic_psnr_y"] - 28.42) < 0.05
+    assert r["mean"]["model_psnr_y"] < r["mean"]["bicubic_psnr_y"]  # the untrained net is a nearest upscale
