@@ -396,8 +396,12 @@ def upscale(
     report_path: Annotated[Path | None, typer.Option("--report", help="Write a JSON report: every face's box, "
                                                      "landmarks, size and action (restored, or skipped and why).")] = None,
     verbose: Annotated[bool, typer.Option("--verbose", "-v", help="List every face and what was done with it.")] = False,
+    background: Annotated[str, typer.Option(help="What upscales the photo under the faces: lanczos, or a photo SR "
+                                                 "release (sr train --task photo; photo-x4 is not shipped yet).")
+                          ] = "lanczos",
 ) -> None:
-    """Upscale photos: faces are detected, aligned, restored and pasted back; the rest is upscaled with Lanczos."""
+    """Upscale photos: faces are detected, aligned, restored and pasted back; the rest is upscaled with Lanczos
+    (or --background)."""
     from rich.markup import escape
 
     from srgan_wgan.data.folders import IMAGE_EXTENSIONS, scan_images
@@ -421,7 +425,14 @@ def upscale(
     single = len(files) == 1 and files[0][1] is None
     if output is not None and not single and output.suffix.lower() in IMAGE_EXTENSIONS and not output.is_dir():
         raise UserError(f"-o {output}: several inputs need an output folder, not a file")
-    up = FaceUpscaler(model=model, scale=scale, device=device, fp32=fp32, tile=tile, backend=backend)
+    bg = None
+    if background != "lanczos":
+        if aligned:
+            raise UserError("--background is for photos; --aligned inputs go through the face model whole")
+        from srgan_wgan.apps.photo_sr import PhotoUpscaler
+
+        bg = PhotoUpscaler(background, device=device, fp32=fp32)
+    up = FaceUpscaler(model=model, scale=scale, device=device, fp32=fp32, tile=tile, backend=backend, background=bg)
     failed = 0
     reports: list[dict[str, object]] = []
     for path, root in files:

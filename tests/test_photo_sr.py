@@ -177,3 +177,38 @@ def test_sr_eval_task_photo_reproduces_the_published_bicubic_baseline(shared_dir
     assert r["images"] == 5 and r["given_lr"]
     assert abs(r["mean"]["bicubic_psnr_y"] - 28.42) < 0.05
     assert r["mean"]["model_psnr_y"] < r["mean"]["bicubic_psnr_y"]  # the untrained net is a nearest upscale
+
+
+def test_photo_upscaler_tiles_without_seams_and_serves_as_sr_upscale_background(tmp_path) -> None:
+    from cli_inprocess import run_cli
+
+    from srgan_wgan.apps.photo_sr import PhotoUpscaler
+    from srgan_wgan.io.weights import save_pretrained
+
+    torch.manual_seed(0)
+    net = CompactSR(scale=4, num_feat=8, num_conv=2)
+    for p in net.parameters():  # a non-trivial network (a fresh one is the nearest upscale)
+        p.data.add_(torch.randn_like(p) * 0.05)
+    save_pretrained(net, tmp_path / "m" / "generator.safetensors", {"scale": 4, "task": "photo_sr"})
+    rgb = np.random.default_rng(0).integers(0, 256, (40, 52, 3)).astype(np.float32) / 255  # exact in a PNG
+    whole = PhotoUpscaler(tmp_path / "m", device="cpu", fp32=True, tile=0).enhance(rgb)
+    tiled = PhotoUpscaler(tmp_path / "m", device="cpu", fp32=True, tile=24, tile_overlap=8).enhance(rgb)
+    assert whole.shape == tiled.shape == (160, 208, 3)
+    # the receptive field (4 convs: 4 px) is within overlap / 2: tiles agree with the whole image everywhere
+    assert np.abs(whole - tiled).max() < 1 / 255
+    up = PhotoUpscaler(tmp_path / "m", device="cpu", fp32=True)
+    assert up(rgb, 2).shape == (80, 104, 3) and up.tile_overlap == 8  # twice the receptive radius (2 + 2)
+    auto = PhotoUpscaler(tmp_path / "m", device="cpu", fp32=True, tile=20).enhance(rgb)  # raised to 24
+    assert PhotoUpscaler(tmp_path / "m", device="cpu", tile=20).tile == 24
+    assert np.abs(whole - auto).max() < 1 / 255
+    Image.fromarray(np.round(rgb * 255).astype(np.uint8)).save(tmp_path / "in.png")
+    out = run_cli("sr", "upscale", tmp_path / "in.png", "-o", tmp_path / "out.png", "--background", tmp_path / "m",
+                  "--device", "cpu", "--fp32")
+    assert out.returncode == 0, out.stderr
+    got = np.asarray(Image.open(tmp_path / "out.png"), dtype=np.float32) / 255
+    ref = np.round(np.clip(whole, 0, 1) * 255) / 255
+    assert got.shape == (160, 208, 3) and np.abs(got - ref).max() <= 1 / 255 + 1e-6  # no faces: all background
+    bad = run_cli("sr", "upscale", tmp_path / "in.png", "-o", tmp_path / "o2.png", "--background", "photo-x4")
+    assert bad.returncode == 2 and "not shipped yet" in bad.stderr
+    bad = run_cli("sr", "upscale", tmp_path / "in.png", "-o", tmp_path / "o3.png", "--background", "nope")
+    assert bad.returncode == 2 and "unknown model" in bad.stderr

@@ -6,7 +6,7 @@ Two modes (as in GFPGAN / Real-ESRGAN):
 * ``aligned=True``: the input is a face crop; the whole image goes through the network (tiled when large). A
   restoration model (same-size output, e.g. ``face-restore-fidelity``) restores the crop at its working size and
   the result is brought to the output size by the band blend below.
-* ``aligned=False``: a real photo. The rest of the photo is upscaled with Lanczos. Faces are found with dlib's HOG
+* ``aligned=False``: a real photo. The rest of the photo is upscaled with Lanczos (or ``background``). Faces are found with dlib's HOG
   detector and 5 landmarks (:class:`srgan_wgan.data.face_align.FaceDetector`), aligned by a similarity transform
   to the template of the training faces, restored, warped back by the inverse transform and blended in with a
   feathered mask. Each restored face keeps the photo's colours: its lowest band (a Gaussian of 1/16 of the crop
@@ -32,6 +32,7 @@ from __future__ import annotations
 
 import logging
 import os
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -45,12 +46,12 @@ from PIL import Image
 from srgan_wgan.data.face_align import (Face, FaceDetector, align_matrix, canvas_matrix, landmark_residual, paste_face,
                                         warp_face)
 from srgan_wgan.errors import UserError, WeightsError
-from srgan_wgan.inference.tiling import run_tiled
+from srgan_wgan.inference.tiling import run_image_model, run_tiled
 from srgan_wgan.io.hub import resolve_weights
 from srgan_wgan.io.images import ImageData
 from srgan_wgan.io.weights import load_pretrained
 from srgan_wgan.utils.device import resolve_device
-from srgan_wgan.utils.precision import default_channels_last, inference_precision, to_channels_last
+from srgan_wgan.utils.precision import default_channels_last, inference_precision
 
 log = logging.getLogger("srgan_wgan")
 
@@ -170,11 +171,15 @@ class FaceUpscaler:
         tile: LR tile size for ``aligned`` inputs (``0`` = whole image); tiles overlap by ``tile_overlap``.
         backend: ``torch``, or ``onnx`` to run onnxruntime on CPU; ``model`` may then be an ``.onnx`` file from
             ``sr export --onnx``, or a release, exported once to the cache (:func:`srgan_wgan.io.onnx.onnx_cache_path`).
+        background: ``fn(rgb, scale, bit_depth)`` that upscales the whole photo under the faces (default: Lanczos,
+            :func:`upscale_background`); ``sr upscale --background`` passes a photo SR model here.
     """
 
     def __init__(self, model: str | os.PathLike[str] | None = None, scale: int | None = None, device: str = "auto",
-                 fp32: bool = False, tile: int = 256, tile_overlap: int = 16, backend: str = "torch") -> None:
+                 fp32: bool = False, tile: int = 256, tile_overlap: int = 16, backend: str = "torch",
+                 background: Callable[[np.ndarray, int, int], np.ndarray] | None = None) -> None:
         path = resolve_model_path(model, scale)
+        self.background = background or upscale_background
         if backend not in BACKENDS:
             raise UserError(f"--backend must be one of {', '.join(BACKENDS)}, got {backend!r}")
         if path.suffix == ".onnx" and backend != "onnx":
@@ -213,13 +218,9 @@ class FaceUpscaler:
         self._detector: FaceDetector | None = None
 
     # ---- the network --------------------------------------------------------------------------------------
-    @torch.no_grad()
     def _run(self, lr: np.ndarray) -> np.ndarray:
         """``(h, w, 3)`` float in [0, 1] -> ``(h*s, w*s, 3)``; one forward pass."""
-        x = torch.from_numpy(np.ascontiguousarray(lr.transpose(2, 0, 1)))[None].to(self.device)
-        with self.precision.autocast():
-            y = self.G(to_channels_last(x, self.channels_last))
-        return y.float().clamp(0, 1)[0].permute(1, 2, 0).cpu().numpy()
+        return run_image_model(self.G, lr, self.device, self.precision, self.channels_last)
 
     def enhance(self, lr: np.ndarray) -> np.ndarray:
         """Run the network over a whole ``(h, w, 3)`` image (``model_scale`` times larger out), in overlapping
@@ -278,7 +279,7 @@ class FaceUpscaler:
                 restored = _colour_true(self.enhance(crop), crop)
                 out = blend_bands(restored, upscale_background(rgb, s, image.bit_depth))
         else:
-            out = background = upscale_background(rgb, s, image.bit_depth)  # paste_face returns a new array
+            out = background = self.background(rgb, s, image.bit_depth)  # paste_face returns a new array
             for face in self.detect_faces(rgb):
                 fa = FaceAction(face, "skipped")
                 report.faces.append(fa)
