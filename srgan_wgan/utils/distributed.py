@@ -146,5 +146,11 @@ def init_distributed(device: torch.device) -> tuple[DistContext, torch.device]:
 
 
 def _shutdown() -> None:
+    """At exit: wait for every rank, then leave the group. Without the barrier a rank that finishes first tears
+    down its gloo pairs while another is still in its last collective, and that one aborts ("terminate called
+    without an active exception", exit -6)."""
     if dist.is_initialized():
-        dist.destroy_process_group()
+        try:
+            dist.barrier()
+        finally:
+            dist.destroy_process_group()
