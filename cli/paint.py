@@ -384,6 +384,10 @@ def evaluate(
         console.print(f"all styles mixed: LPIPS diversity generated {fmt(o['lpips_div_generated_mixed'])}, "
                       f"real {fmt(o['lpips_div_real_mixed'])}"
                       + (" (unconditional model: no per-style figures)" if r["unconditional"] else ""), soft_wrap=True)
+        console.print(f"real-vs-real floor (training vs these paintings): FID {fmt(o['fid_real_floor'], 1)}, "
+                      f"KID {fmt(o['kid_real_floor'], 4)}; precision {fmt(o['precision'])}, recall "
+                      f"{fmt(o['recall'])}; nearest training painting (median LPIPS): generated "
+                      f"{fmt(o['nn_lpips_generated'])}, held-out real {fmt(o['nn_lpips_test'])}", soft_wrap=True)
     if json_out:
         json_out.write_text(json.dumps(results[0] if len(results) == 1 else results, indent=1))
 

@@ -189,3 +189,46 @@ def lpips_diversity(images: torch.Tensor, lpips: nn.Module, pairs: int = 200, se
             b = F.interpolate(b, size=(64, 64), mode="bilinear", align_corners=False)
         vals.append(lpips(a, b).cpu())
     return float(torch.cat(vals).mean())
+
+
+def _kth_radii(x: torch.Tensor, k: int) -> torch.Tensor:
+    """Distance of each row of ``x`` to its ``k``-th nearest other row."""
+    d = torch.cdist(x, x)
+    return d.kthvalue(k + 1, dim=1).values  # the 1st smallest is the row itself (0)
+
+
+def precision_recall(real: np.ndarray, fake: np.ndarray, k: int = 3) -> tuple[float, float]:
+    """Improved precision and recall (Kynkäänniemi et al. 2019) of two feature sets.
+
+    Each set's manifold is the union of balls around its samples reaching their ``k``-th nearest neighbour.
+    Precision: share of ``fake`` inside the real manifold (fidelity); recall: share of ``real`` inside the fake
+    manifold (coverage, i.e. diversity). Both in ``[0, 1]``."""
+    r = torch.from_numpy(np.asarray(real, np.float64))
+    f = torch.from_numpy(np.asarray(fake, np.float64))
+    if min(r.shape[0], f.shape[0]) <= k:
+        raise ValueError(f"precision/recall with k={k} needs more than {k} samples per set")
+    rr, rf = _kth_radii(r, k), _kth_radii(f, k)
+    precision = (torch.cdist(f, r) <= rr[None]).any(1).double().mean()
+    recall = (torch.cdist(r, f) <= rf[None]).any(1).double().mean()
+    return float(precision), float(recall)
+
+
+@torch.no_grad()
+def nearest_lpips(queries: torch.Tensor, references: torch.Tensor, lpips: nn.Module, batch: int = 256,
+                  device: str | torch.device = "cpu") -> torch.Tensor:
+    """For each query image, the LPIPS distance to its nearest reference image (``[0, 1]`` images, one
+    resolution): the memorisation check (a generator that copies its training images has near-zero distances)."""
+    size = max(64, queries.shape[-1])  # LPIPS-alex needs at least 64 px
+
+    def prep(x: torch.Tensor) -> torch.Tensor:
+        x = x.to(device)
+        return F.interpolate(x, size=(size, size), mode="bilinear", align_corners=False) if x.shape[-1] < 64 else x
+
+    refs = prep(references)
+    out = []
+    for q in queries:
+        qq = prep(q[None])
+        best = min(float(lpips(qq.expand(min(batch, refs.shape[0] - i), -1, -1, -1), refs[i:i + batch]).min())
+                   for i in range(0, refs.shape[0], batch))
+        out.append(best)
+    return torch.tensor(out)

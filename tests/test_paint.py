@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+import numpy as np
 import torch
 from PIL import Image
 
@@ -204,10 +205,39 @@ def test_paint_eval_reports_every_metric(model, painting_folder, tmp_path, share
     assert quick["Ukiyo_e"] == pytest.approx(r["per_style"]["Ukiyo_e"]["lpips_div_generated"], abs=1e-6)
     from srgan_wgan.gan_metrics import find_fid_inception
 
+    o = r["overall"]
     if find_fid_inception() is not None:
-        assert r["fid_available"] and r["overall"]["fid"] > 0
+        assert r["fid_available"] and o["fid"] > 0 and o["kid_real_floor"] is not None
+        assert 0 <= o["precision"] <= 1 and 0 <= o["recall"] <= 1
     else:
-        assert r["overall"]["fid"] is None and "FID/KID skipped" in out.stdout + out.stderr
+        assert o["fid"] is None and "FID/KID skipped" in out.stdout + out.stderr
+        assert o["precision"] is None and o["kid_real_floor"] is None
+    # memorisation check: both medians are real LPIPS distances, and it is printed
+    assert 0 < o["nn_lpips_generated"] < 1 and 0 < o["nn_lpips_test"] < 1
+    assert "nearest training painting" in out.stderr
+
+
+def test_precision_recall_and_nearest_lpips_measure_what_they_claim() -> None:
+    from srgan_wgan.gan_metrics import nearest_lpips, precision_recall
+
+    rng = np.random.default_rng(0)
+    real = rng.normal(size=(300, 8))
+    p, r = precision_recall(real, rng.normal(size=(300, 8)))
+    assert p > 0.7 and r > 0.7  # same distribution
+    p, r = precision_recall(real, rng.normal(size=(300, 8)) * 0.2)
+    assert p > 0.95 and r < 0.1  # collapsed onto the mode: faithful, no coverage
+    p, r = precision_recall(real, rng.normal(size=(300, 8)) + 6)
+    assert p < 0.05 and r < 0.05
+
+    class L1(torch.nn.Module):  # a stand-in for LPIPS (same call): mean absolute difference per pair
+        def forward(self, a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
+            return (a - b).abs().flatten(1).mean(1)
+
+    g = torch.Generator().manual_seed(0)
+    refs = torch.rand(10, 3, 64, 64, generator=g)
+    queries = torch.cat([refs[3:4], torch.rand(1, 3, 64, 64, generator=g)])
+    d = nearest_lpips(queries, refs, L1(), batch=4)
+    assert d[0] == 0 and d[1] > 0.2  # a copy is at distance 0
 
 
 def test_finetune_keeps_known_styles_and_adds_new_ones(tmp_path, painting_folder) -> None:

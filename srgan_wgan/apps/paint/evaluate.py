@@ -38,29 +38,78 @@ class _PaintReference:
             self.div_real[s] = lpips_diversity(self.real[rm], lpips, device=device) if rm.sum() > 1 else None
         self.div_real_mixed = lpips_diversity(self.real, lpips, device=device)
         self._probe: Any = None
+        self._train: Any = None
+        self._floor: dict[str, float | None] | None = None
+        self.f_train: np.ndarray | None = None
         self.pred_real: torch.Tensor | None = None
         self.train_decoded: int | None = None
+
+    def train_set(self) -> Any:
+        """The training-side paintings (the probe's files), decoded on first use."""
+        if self._train is None:
+            self._train = decode_class_folders(self.data, self.res, self.fit_files)
+            self.train_decoded = int(self._train.images.shape[0])
+        return self._train
 
     def probe(self) -> Any:
         """The style probe, fitted on the probe files on first use (with its predictions on the evaluation split)."""
         if self._probe is None:
             from srgan_wgan.gan_metrics import StyleProbe
 
-            train = decode_class_folders(self.data, self.res, self.fit_files)
-            self.train_decoded = int(train.images.shape[0])
+            train = self.train_set()
             self._probe = StyleProbe(self.device, resolution=self.res).fit(
                 train.images.float() / 255, train.labels, len(self.styles))
             self.pred_real = self._probe.predict(self.real)
         return self._probe
 
+    def real_floor(self, inception: torch.nn.Module | None) -> dict[str, float | None]:
+        """FID and KID of training paintings against the evaluation split: what a perfect generator would score
+        on sets this size (FID is biased upwards on small sets)."""
+        if self._floor is None:
+            from srgan_wgan.gan_metrics import frechet_distance, inception_features, kernel_inception_distance
+
+            self._floor = {"fid_real_floor": None, "kid_real_floor": None}
+            if inception is not None and self.f_real is not None:
+                f_train = inception_features(inception, self.train_set().images.float() / 255, device=self.device)
+                self.f_train = f_train
+                self._floor = {"fid_real_floor": frechet_distance(f_train, self.f_real),
+                               "kid_real_floor": kernel_inception_distance(f_train, self.f_real)}
+        return self._floor
+
+    def memorisation(self, fake: torch.Tensor, fake_labels: torch.Tensor | None, per_style: int,
+                     lpips: torch.nn.Module) -> dict[str, float | None]:
+        """Median LPIPS from generated paintings, and from evaluation paintings, to their nearest training painting
+        of the same style (all styles for an unconditional model): copies of the training set score lower than the
+        unseen real paintings do."""
+        from srgan_wgan.gan_metrics import nearest_lpips
+
+        train = self.train_set()
+        gen_d, test_d = [], []
+        for k in range(len(self.styles)):
+            refs = train.images[train.labels == k].float() / 255 if fake_labels is not None else \
+                train.images.float() / 255
+            if refs.shape[0] == 0:
+                continue
+            f = fake[fake_labels == k] if fake_labels is not None else fake[k * per_style:(k + 1) * per_style]
+            t = self.real[self.test.labels == k]
+            gen_d.append(nearest_lpips(f[:per_style], refs, lpips, device=self.device))
+            test_d.append(nearest_lpips(t[:per_style], refs, lpips, device=self.device))
+        if not gen_d:
+            return {"nn_lpips_generated": None, "nn_lpips_test": None}
+        return {"nn_lpips_generated": float(torch.cat(gen_d).median()),
+                "nn_lpips_test": float(torch.cat(test_d).median()) if sum(map(len, test_d)) else None}
+
 
 @torch.no_grad()
 def evaluate_paint_models(models: list[str | Path], data: str | Path, n_per_style: int = 100, holdout: float = 0.1,
                           device: str = "auto", seed: int = 0, split: str = "test",
-                          probe_per_style: int | None = None, fp32: bool = False) -> list[dict[str, Any]]:
+                          probe_per_style: int | None = None, fp32: bool = False,
+                          memorisation_per_style: int = 20) -> list[dict[str, Any]]:
     """``paint eval`` of several models; the real paintings' features and the probe are computed once.
     ``probe_per_style`` caps the probe's training paintings per style (a quicker, weaker probe); ``fp32`` runs the
-    generators in fp32 (default: bf16 where native, as ``paint generate``)."""
+    generators in fp32 (default: bf16 where native, as ``paint generate``). Besides FID/KID (with the real-vs-real
+    floor), style accuracy and diversity, it reports precision/recall on Inception features and the memorisation
+    check on ``memorisation_per_style`` generated and held-out paintings per style."""
     import logging
 
     from srgan_wgan.gan_metrics import (
@@ -69,6 +118,7 @@ def evaluate_paint_models(models: list[str | Path], data: str | Path, n_per_styl
         kernel_inception_distance,
         load_fid_inception,
         lpips_diversity,
+        precision_recall,
     )
     from srgan_wgan.losses.perceptual import LPIPS
 
@@ -142,7 +192,12 @@ def evaluate_paint_models(models: list[str | Path], data: str | Path, n_per_styl
             "lpips_div_generated_mixed": lpips_diversity(fake, lp, device=dev),
             "fid": frechet_distance(f_fake, f_real) if f_real is not None and f_fake is not None else None,
             "kid": kernel_inception_distance(f_fake, f_real) if f_real is not None and f_fake is not None else None,
+            **ref.real_floor(inception),
+            **ref.memorisation(fake, fake_labels, min(n_per_style, memorisation_per_style), lp),
         }
+        pr = (precision_recall(f_real, f_fake) if f_real is not None and f_fake is not None
+              and min(len(f_real), len(f_fake)) > 3 else (None, None))
+        overall["precision"], overall["recall"] = pr
         results.append({
             "model": str(gen.path), "data": str(data), "split": split, "resolution": res,
             "n_per_style": n_per_style, "unconditional": gen.unconditional, "holdout": holdout,
