@@ -43,3 +43,10 @@ def test_penalty_benchmark_smoke(tmp_path, capsys) -> None:
     assert [r["penalty"] for r in rows] == ["gp", "clip"]
     assert (tmp_path / "digits_comparison.png").exists()
     assert "| gp | adam" in capsys.readouterr().out
+
+
+def test_photo_network_benchmark_smoke(tmp_path) -> None:
+    from benchmarks.photo_networks import bench
+
+    row = bench("tiny", {"arch": "compact", "num_feat": 8, "num_conv": 1}, steps=1, tile=32, tmp=tmp_path)
+    assert row["train_step_ms"] > 0 and row["tile_ms"] > 0 and row["params"] > 0
