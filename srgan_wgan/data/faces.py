@@ -17,9 +17,8 @@ import torch
 from PIL import Image
 from torch.utils.data import Dataset
 
-from srgan_wgan.data.folders import scan_images
 from srgan_wgan.io.images import read_rgb
-from srgan_wgan.data.splits import split_by_hash
+from srgan_wgan.data.splits import split_image_folder
 from srgan_wgan.errors import UserError
 
 log = logging.getLogger("srgan_wgan")
@@ -83,12 +82,7 @@ def face_folder_splits(
     cache_dir: str | Path | None = None,
 ) -> tuple[FaceCrops, FaceCrops | None]:
     """Scan ``root`` recursively, split by file hash and decode both splits. Raises :class:`UserError` if empty."""
-    files = scan_images(root)
-    if not files:
-        raise UserError(f"no images (jpg/png/webp/...) found under {root}")
-    train, val = split_by_hash(files, val_fraction)
-    if not train:
-        train, val = val, []
+    train, val = split_image_folder(root, val_fraction)
     return (
         load_face_crops(train, size, crop_fraction, cache_dir),
         load_face_crops(val, size, crop_fraction, cache_dir) if val else None,

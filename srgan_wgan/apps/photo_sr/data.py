@@ -14,8 +14,7 @@ import torch
 from torch.utils.data import Dataset
 
 from srgan_wgan.data.faces import FaceCrops
-from srgan_wgan.data.folders import scan_images
-from srgan_wgan.data.splits import split_by_hash
+from srgan_wgan.data.splits import split_image_folder
 from srgan_wgan.errors import UserError
 from srgan_wgan.io.images import read_rgb
 
@@ -69,12 +68,7 @@ def load_photos(files: list[Path], min_size: int, cache_dir: str | Path | None =
 def photo_folder_splits(root: str | Path, patch: int, val_fraction: float = 0.05,
                         cache_dir: str | Path | None = None) -> tuple[Photos, Photos | None]:
     """Scan ``root`` recursively, split by file-name hash, decode both splits."""
-    files = scan_images(root)
-    if not files:
-        raise UserError(f"no images (jpg/png/webp/...) found under {root}")
-    train, val = split_by_hash(files, val_fraction)
-    if not train:
-        train, val = val, []
+    train, val = split_image_folder(root, val_fraction)
     return load_photos(train, patch, cache_dir), (load_photos(val, patch, cache_dir) if val else None)
 
 
