@@ -12,6 +12,8 @@ from torch import nn
 
 from srgan_wgan.data.degradations import DegradationConfig, degrade_batch
 from srgan_wgan.data.faces import Degradations, FaceCrops, bicubic_upscale, degrade_lr, make_lr
+from srgan_wgan.archs import CriticConfig
+from srgan_wgan.errors import ConfigError
 from srgan_wgan.training.tasks import GANTask
 
 
@@ -127,3 +129,29 @@ def lr_recipe(experiment: dict[str, Any]) -> str:
 def pipeline_for(recipe: str) -> DegradationConfig | None:
     """The LR pipeline of a recipe named by :func:`lr_recipe` (``None`` for clean and degrade)."""
     return {"pipeline": DegradationConfig(), "random-kernel": DegradationConfig.random_kernel()}.get(recipe)
+
+
+SR_STAGES: tuple[str, ...] = ("fidelity", "gan")
+
+
+def sr_critic_config(hr_size: int, base_channels: int, max_channels: int, norm: str) -> CriticConfig:
+    """The critic of every SR application: it scores an HR image beside its (upsampled) LR input."""
+    return CriticConfig(in_channels=3, resolution=hr_size, base_channels=base_channels, max_channels=max_channels,
+                        min_resolution=4, cond="image", cond_channels=3, norm=norm)
+
+
+def check_sr_stage_name(stage: str) -> None:
+    """:class:`ConfigError` unless ``stage`` is ``fidelity`` or ``gan``."""
+    if stage not in SR_STAGES:
+        raise ConfigError(f"unknown stage {stage!r}; choose one of {', '.join(SR_STAGES)}")
+
+
+def validate_sr_stage(stage: str, train: Any, critic_norm: str, critic: CriticConfig) -> None:
+    """The stage checks every SR experiment ends with: a critic only in the gan stage, the engine config."""
+    if stage == "gan" and train.n_critic < 1:
+        raise ConfigError("the gan stage needs n_critic >= 1")
+    if stage == "fidelity" and train.n_critic:
+        raise ConfigError("the fidelity stage trains no critic: n_critic must be 0")
+    train.validate(critic_norm=critic_norm if stage == "gan" else None)
+    if stage == "gan":
+        critic.validate()

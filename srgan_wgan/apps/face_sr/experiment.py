@@ -36,7 +36,15 @@ from srgan_wgan.data.faces import (
 )
 from srgan_wgan.errors import ConfigError, UserError
 from srgan_wgan.training import GANTrainConfig, GANTrainer
-from srgan_wgan.training.sr_task import SRLossWeights, SRTask, lr_recipe, pipeline_for  # noqa: F401
+from srgan_wgan.training.sr_task import (
+    SR_STAGES,
+    SRLossWeights,
+    SRTask,
+    check_sr_stage_name,
+    sr_critic_config,
+    validate_sr_stage,
+)
+from srgan_wgan.training.sr_task import lr_recipe, pipeline_for  # noqa: F401
 from srgan_wgan.utils.device import resolve_device
 from srgan_wgan.utils.seed import seed_everything
 
@@ -47,7 +55,7 @@ if TYPE_CHECKING:
 log = logging.getLogger("srgan_wgan")
 
 
-STAGES: tuple[str, ...] = ("fidelity", "gan")
+STAGES = SR_STAGES
 
 
 @dataclass
@@ -76,8 +84,7 @@ class SRExperiment:
 
     def validate(self) -> None:
         """Check the config (nothing is read or written)."""
-        if self.stage not in STAGES:
-            raise ConfigError(f"unknown stage {self.stage!r}; choose one of {', '.join(STAGES)}")
+        check_sr_stage_name(self.stage)
         self.generator_config().validate()
         for f in (self.crop_fraction, *self.extra_crop_fractions):
             if not 0 < f <= 1:
@@ -88,13 +95,7 @@ class SRExperiment:
             raise ConfigError("choose one LR degradation: the random pipeline or the light --degrade")
         if self.hr_size % self.scale or self.hr_size // self.scale < 4:
             raise ConfigError(f"--hr-size {self.hr_size} must be a multiple of the scale {self.scale} (>= 4 LR px)")
-        if self.stage == "gan" and self.train.n_critic < 1:
-            raise ConfigError("the gan stage needs n_critic >= 1")
-        if self.stage == "fidelity" and self.train.n_critic:
-            raise ConfigError("the fidelity stage trains no critic: n_critic must be 0")
-        self.train.validate(critic_norm=self.critic_norm if self.stage == "gan" else None)
-        if self.stage == "gan":
-            self.critic_config().validate()
+        validate_sr_stage(self.stage, self.train, self.critic_norm, self.critic_config())
         resolve_device(self.train.device)
 
     def generator_config(self) -> SRResNetConfig:
@@ -102,9 +103,7 @@ class SRExperiment:
                               unshuffle=4 if self.scale == 1 else 1)
 
     def critic_config(self) -> CriticConfig:
-        return CriticConfig(in_channels=3, resolution=self.hr_size, base_channels=self.critic_channels,
-                            max_channels=self.critic_max_channels, min_resolution=4, cond="image", cond_channels=3,
-                            norm=self.critic_norm)
+        return sr_critic_config(self.hr_size, self.critic_channels, self.critic_max_channels, self.critic_norm)
 
     def load_data(self) -> tuple[FaceCrops, FaceCrops | None]:
         """Training and validation crops. Each ``extra_crop_fractions`` entry adds every training face again with

@@ -16,12 +16,19 @@ from srgan_wgan.archs import CompactSR, CompactSRConfig, ConvCritic, CriticConfi
 from srgan_wgan.data.degradations import DegradationConfig
 from srgan_wgan.errors import ConfigError, UserError
 from srgan_wgan.training import GANTrainConfig, GANTrainer
-from srgan_wgan.training.sr_task import SRLossWeights, SRTask
+from srgan_wgan.training.sr_task import (
+    SR_STAGES,
+    SRLossWeights,
+    SRTask,
+    check_sr_stage_name,
+    sr_critic_config,
+    validate_sr_stage,
+)
 from srgan_wgan.utils.device import resolve_device
 from srgan_wgan.utils.seed import seed_everything
 
 PHOTO_ARCHS: tuple[str, ...] = ("compact", "srresnet")
-STAGES: tuple[str, ...] = ("fidelity", "gan")
+STAGES = SR_STAGES
 TASK = "photo_sr"
 
 
@@ -51,8 +58,7 @@ class PhotoExperiment:
 
     def validate(self) -> None:
         """Check the config (nothing is read or written)."""
-        if self.stage not in STAGES:
-            raise ConfigError(f"unknown stage {self.stage!r}; choose one of {', '.join(STAGES)}")
+        check_sr_stage_name(self.stage)
         if self.arch not in PHOTO_ARCHS:
             raise ConfigError(f"unknown photo network {self.arch!r}; choose one of {', '.join(PHOTO_ARCHS)}")
         self.generator_config().validate()
@@ -60,13 +66,7 @@ class PhotoExperiment:
             raise ConfigError(f"--hr-size {self.hr_size} must be a multiple of the scale {self.scale} (>= 8 LR px)")
         if self.patches_per_photo < 1:
             raise ConfigError("patches per photo must be at least 1")
-        if self.stage == "gan" and self.train.n_critic < 1:
-            raise ConfigError("the gan stage needs n_critic >= 1")
-        if self.stage == "fidelity" and self.train.n_critic:
-            raise ConfigError("the fidelity stage trains no critic: n_critic must be 0")
-        self.train.validate(critic_norm=self.critic_norm if self.stage == "gan" else None)
-        if self.stage == "gan":
-            self.critic_config().validate()
+        validate_sr_stage(self.stage, self.train, self.critic_norm, self.critic_config())
         resolve_device(self.train.device)
 
     def generator_config(self) -> CompactSRConfig | SRResNetConfig:
@@ -79,9 +79,7 @@ class PhotoExperiment:
         return CompactSR(cfg) if isinstance(cfg, CompactSRConfig) else SRResNet(cfg)
 
     def critic_config(self) -> CriticConfig:
-        return CriticConfig(in_channels=3, resolution=self.hr_size, base_channels=self.critic_channels,
-                            max_channels=self.critic_max_channels, min_resolution=4, cond="image", cond_channels=3,
-                            norm=self.critic_norm)
+        return sr_critic_config(self.hr_size, self.critic_channels, self.critic_max_channels, self.critic_norm)
 
     def load_data(self) -> tuple[Photos, Photos | None]:
         """Training and validation photos (photos smaller than a patch are skipped)."""
