@@ -209,6 +209,21 @@ def fit_with_progress(trainer: Any, total: int, label: str, resume: bool) -> Non
         trainer.fit(resume=resume)
 
 
+def fit_with_early_stopping(trainer: Any, val: Any, scale: int, out_dir: Path, every: int, patience: int,
+                            degradations: tuple[str, ...], label: str, resume: bool) -> None:
+    """``sr finetune``: run ``trainer.fit`` under a progress bar, scoring validation LPIPS every ``every`` steps
+    (:class:`~srgan_wgan.training.sr_eval.EarlyStopping`) and keeping the best weights in ``out_dir``."""
+    from srgan_wgan.training.sr_eval import EarlyStopping
+
+    with TrainProgress(trainer.config.steps, trainer.step, label) as bar:
+        stopper = EarlyStopping(trainer, val, scale, out_dir, every=every, patience=patience, inner=bar,
+                                degradations=degradations)
+        console.print(f"validation LPIPS-alex before fine-tuning: {stopper.score():.4f}")
+        trainer.callback = stopper
+        trainer.fit(resume=resume)
+    console.print(f"best validation LPIPS-alex {stopper.best:.4f}; weights: {out_dir}")
+
+
 class TrainProgress:
     """A rich progress bar for :class:`~srgan_wgan.training.GANTrainer` (it/s, ETA, critic loss)."""
 

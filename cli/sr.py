@@ -29,11 +29,11 @@ from srgan_wgan_cli._common import (
     PenaltyWeightOpt,
     ResumeOpt,
     SampleEveryOpt,
-    TrainProgress,
     TrainSeedOpt,
     VerboseOpt,
     console,
     export_onnx_file,
+    fit_with_early_stopping,
     fit_with_progress,
     refuse_existing_run,
     run_app,
@@ -137,7 +137,9 @@ def train(
     if task not in ("face", "photo"):
         raise UserError(f"--task must be face or photo, got {task!r}")
     if task == "photo":
-        _train_photo(data, run_dir, resume, scale, stage, hr_size, arch, num_feat, num_conv, num_blocks,
+        from srgan_wgan_cli._photo import train_photo
+
+        train_photo(data, run_dir, resume, scale, stage, hr_size, arch, num_feat, num_conv, num_blocks,
                      patches_per_photo, critic_channels, critic_max_channels, critic_norm, weights, init_from,
                      cache_dir, pipeline, cfg, face_only=bool(degrade or random_kernel or extra_crop_fraction
                                                                or crop_fraction != 1.0))
@@ -171,8 +173,10 @@ def train(
 
 @app.command()
 def finetune(
-    source: Annotated[str, typer.Option("--from", help="Model name (face-x4, face-x8, ...) or weights folder.")],
-    data: Annotated[Path, typer.Option("--data", help="Your face images (searched recursively; 10 % held out).")],
+    source: Annotated[str, typer.Option("--from", help="Model name (face-x4, face-x8, face-restore-fidelity, "
+                                                       "photo-x4, ...) or weights folder.")],
+    data: Annotated[Path, typer.Option("--data", help="Your face images, or photos for a photo model (searched "
+                                                      "recursively; 10 % held out).")],
     steps: Annotated[int, typer.Option(help="Maximum generator steps.")] = 2000,
     run_dir: Annotated[Path, typer.Option(help="Run folder; the best weights go to RUN_DIR/best.")] = Path(
         "runs/sr-finetune"),
@@ -189,12 +193,19 @@ def finetune(
     resume: ResumeOpt = False,
     verbose: VerboseOpt = False,
 ) -> None:
-    """Fine-tune shipped face SR weights (generator and critic) on your faces, with early stopping on LPIPS."""
-    from srgan_wgan.apps.face_sr import EarlyStopping, finetune_experiment
-    from srgan_wgan.apps.face_sr.evaluate import validation_recipes
+    """Fine-tune shipped SR weights (generator and critic) on your faces or photos, with early stopping on LPIPS."""
+    from srgan_wgan.apps.face_sr import finetune_experiment
     from srgan_wgan.apps.face_sr.inference import resolve_model_path
+    from srgan_wgan.apps.photo_sr import is_photo_release
+    from srgan_wgan.training.sr_eval import validation_recipes
 
     setup_logging(verbose)
+    if source.startswith("photo-") or (Path(source).exists() and is_photo_release(source)):
+        from srgan_wgan_cli._photo import finetune_photo
+
+        finetune_photo(source, data, steps, run_dir, stage, batch_size, eval_every, patience, lr_recipe, amp, device,
+                       seed, resume)
+        return
     path = resolve_model_path(source)
     exp = finetune_experiment(path.parent, str(data), steps, stage, lr_recipe, batch_size=batch_size, amp=amp,
                               device=device, seed=seed, sample_every=eval_every, checkpoint_every=eval_every)
@@ -206,42 +217,8 @@ def finetune(
     console.print(f"fine-tuning {path} (x{exp.scale}, {exp.stage}) on {train_crops.images.shape[0]} faces, "
                   f"validating on {val_crops.images.shape[0]}")
     trainer = exp.build(run_dir, data=(train_crops, val_crops))
-    with TrainProgress(steps, trainer.step, f"sr finetune x{exp.scale}") as bar:
-        stopper = EarlyStopping(trainer, val_crops, exp.scale, run_dir / "best", every=eval_every,
-                                patience=patience, inner=bar, degradations=validation_recipes(exp))
-        console.print(f"validation LPIPS-alex before fine-tuning: {stopper.score():.4f}")
-        trainer.callback = stopper
-        trainer.fit(resume=resume)
-    console.print(f"best validation LPIPS-alex {stopper.best:.4f}; weights: {run_dir / 'best'}")
-
-
-def _train_photo(data: Path, run_dir: Path, resume: bool, scale: int, stage: str, hr_size: int, arch: str,
-                 num_feat: int, num_conv: int, num_blocks: int, patches: int, critic_channels: int | None,
-                 critic_max_channels: int, critic_norm: str, weights: object, init_from: Path | None,
-                 cache_dir: Path | None, pipeline: bool, cfg: GANTrainConfig, face_only: bool) -> None:
-    """``sr train --task photo``: a whole-photo SR run."""
-    from srgan_wgan.apps.photo_sr import PhotoExperiment
-    from srgan_wgan.data.degradations import DegradationConfig
-
-    if face_only:
-        raise UserError("--degrade, --random-kernel, --crop-fraction and --extra-crop-fraction are face options; "
-                        "--task photo takes --pipeline for degraded LR")
-    exp = PhotoExperiment(data=str(data), scale=scale, stage=stage, hr_size=hr_size, arch=arch, num_feat=num_feat,
-                          num_conv=num_conv, num_blocks=num_blocks, patches_per_photo=patches,
-                          critic_channels=critic_channels or 64, critic_max_channels=critic_max_channels,
-                          critic_norm=critic_norm, losses=weights,  # type: ignore[arg-type]
-                          init_from=str(init_from) if init_from else None,
-                          cache_dir=str(cache_dir) if cache_dir else None,
-                          pipeline=DegradationConfig() if pipeline else None, train=cfg)
-    exp.validate()
-    refuse_existing_run(run_dir, resume)
-    train_photos, val_photos = exp.load_data()
-    console.print(f"{len(train_photos.images)} training / {0 if val_photos is None else len(val_photos.images)} "
-                  f"validation photos under {data}" + (f" ({len(train_photos.skipped)} skipped)"
-                                                      if train_photos.skipped else ""))
-    trainer = exp.build(run_dir, data=(train_photos, val_photos))
-    fit_with_progress(trainer, cfg.steps, f"sr train photo x{scale} {stage}", resume)
-    console.print(f"release weights: {trainer.export()}")
+    fit_with_early_stopping(trainer, val_crops, exp.scale, run_dir / "best", eval_every, patience,
+                            validation_recipes(exp), f"sr finetune x{exp.scale}", resume)
 
 
 @app.command()
@@ -327,7 +304,9 @@ def evaluate(
     if task not in ("face", "photo"):
         raise UserError(f"--task must be face or photo, got {task!r}")
     if task == "photo":
-        _eval_photo(data, model, device, fp32, limit, json_out)
+        from srgan_wgan_cli._photo import eval_photo
+
+        eval_photo(data, model, device, fp32, limit, json_out)
         return
     out = evaluate_folder(data, model, crop_fraction, hr_size, device, limit, split, val_fraction, cache_dir,
                           identity, fp32, tuple(degradation or ("clean",)))
@@ -355,30 +334,6 @@ def evaluate(
         json_out.write_text(json.dumps({k: v for k, v in out.items() if k != "images"}, indent=1))
 
 
-def _eval_photo(data: Path, model: str, device: str, fp32: bool, limit: int | None, json_out: Path | None) -> None:
-    """``sr eval --task photo``: means over the folder, model and bicubic."""
-    from rich.table import Table
-
-    from srgan_wgan.apps.photo_sr.evaluate import evaluate_photo_folder
-    from srgan_wgan.training.runs import release_generator_file
-
-    weights = release_generator_file(model)
-    if not weights.is_file():
-        raise UserError(f"{model}: no photo SR weights there (give a release folder or .safetensors file)")
-    out = evaluate_photo_folder(data, weights, device, fp32, limit=limit)
-    m = out["mean"]
-    lr = "given LR" if out["given_lr"] else "LR made by antialiased bicubic"
-    table = Table(title=f"x{out['scale']} on {out['images']} images from {data} ({lr}, border {out['scale']} "
-                        f"shaved, {out['precision']})")
-    for col in ("method", "PSNR Y", "SSIM Y", "LPIPS-alex"):
-        table.add_column(col)
-    for name, label in (("model", str(weights)), ("bicubic", "bicubic (PIL)")):
-        table.add_row(label, f"{m[name + '_psnr_y']:.2f}", f"{m[name + '_ssim_y']:.4f}", f"{m[name + '_lpips']:.4f}")
-    console.print(table)
-    if json_out:
-        json_out.write_text(json.dumps(out, indent=1))
-
-
 @app.command()
 def upscale(
     inputs: Annotated[list[Path], typer.Argument(help="Image files or folders.", show_default=False)],
@@ -399,6 +354,9 @@ def upscale(
     background: Annotated[str, typer.Option(help="What upscales the photo under the faces: lanczos, or a photo SR "
                                                  "release (sr train --task photo; photo-x4 is not shipped yet).")
                           ] = "lanczos",
+    faces: Annotated[str | None, typer.Option(help="The model that restores a photo's faces (a name or path, as "
+                                                   "--model), or off: the background alone, no face detection.",
+                                              show_default=False)] = None,
 ) -> None:
     """Upscale photos: faces are detected, aligned, restored and pasted back; the rest is upscaled with Lanczos
     (or --background)."""
@@ -425,6 +383,12 @@ def upscale(
     single = len(files) == 1 and files[0][1] is None
     if output is not None and not single and output.suffix.lower() in IMAGE_EXTENSIONS and not output.is_dir():
         raise UserError(f"-o {output}: several inputs need an output folder, not a file")
+    if faces is not None and faces != "off":
+        if model is not None and model != faces:
+            raise UserError(f"--faces {faces} and --model {model} name two face models: give one")
+        model = faces
+    if faces == "off" and aligned:
+        raise UserError("--faces off is for photos; --aligned inputs are faces that go through the face model")
     bg = None
     if background != "lanczos":
         if aligned:
@@ -448,7 +412,7 @@ def upscale(
                 dst.parent.mkdir(parents=True, exist_ok=True)
         try:
             image = read_image(path, max_pixels=max_pixels)
-            result, report = up.upscale(image, aligned=aligned)
+            result, report = up.upscale(image, aligned=aligned, integer=True, faces=faces != "off")
             write_image(dst, result, force=force)
         except UserError as exc:
             failed += 1

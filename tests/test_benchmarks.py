@@ -50,3 +50,12 @@ def test_photo_network_benchmark_smoke(tmp_path) -> None:
 
     row = bench("tiny", {"arch": "compact", "num_feat": 8, "num_conv": 1}, steps=1, tile=32, tmp=tmp_path)
     assert row["train_step_ms"] > 0 and row["tile_ms"] > 0 and row["params"] > 0
+
+
+def test_large_photo_memory_benchmark_smoke() -> None:
+    pytest.importorskip("skimage")
+    from benchmarks.large_photo_memory import run
+
+    out = run([48], ["lanczos", "compact-untrained"], 4, ".png")
+    assert [r["background"] for r in out["rows"]] == ["lanczos", "compact-untrained"]
+    assert all(r["output_px"] == 192 and r["seconds"] > 0 and 0.05 < r["peak_rss_gib"] < 8 for r in out["rows"])

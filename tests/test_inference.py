@@ -13,7 +13,7 @@ from PIL import Image
 from srgan_wgan.archs import SRResNet
 from srgan_wgan.errors import UserError, WeightsError
 from srgan_wgan.apps.face_sr.inference import FaceUpscaler, resolve_model_path, upscale_background
-from srgan_wgan.io.images import read_image, write_image
+from srgan_wgan.io.images import ImageData, read_image, write_image
 from srgan_wgan.io.weights import save_pretrained
 from cli_inprocess import sub_command
 
@@ -109,7 +109,6 @@ def test_model_resolution_errors(model_path, tmp_path) -> None:
 
 def test_astronaut_face_is_found_aligned_and_restored_at_every_size(model_path) -> None:
     skimage_data = pytest.importorskip("skimage.data")
-    from srgan_wgan.io.images import ImageData
 
     rgb = skimage_data.astronaut().astype(np.float32) / 255
     small = np.asarray(Image.fromarray(skimage_data.astronaut()).resize((128, 128), Image.Resampling.LANCZOS),
@@ -139,7 +138,6 @@ def _shifting(up: FaceUpscaler, shift: np.ndarray) -> None:
 
 def test_pasted_faces_keep_the_photos_colours(model_path) -> None:
     skimage_data = pytest.importorskip("skimage.data")
-    from srgan_wgan.io.images import ImageData
 
     small = np.asarray(Image.fromarray(skimage_data.astronaut()).resize((128, 128), Image.Resampling.LANCZOS),
                        dtype=np.float32) / 255
@@ -154,7 +152,6 @@ def test_pasted_faces_keep_the_photos_colours(model_path) -> None:
 
 def test_a_failed_landmark_fit_or_a_tiny_face_is_skipped_with_its_reason(model_path, monkeypatch) -> None:
     from srgan_wgan.data.face_align import FACE_TEMPLATE, Face
-    from srgan_wgan.io.images import ImageData
 
     good = Face((20, 20, 46, 46), FACE_TEMPLATE * 28 + 18)
     broken = Face((70, 10, 110, 50), np.array([[80, 20], [100, 20], [90, 45], [80, 45], [100, 45]], np.float64))
@@ -176,7 +173,6 @@ def test_a_failed_landmark_fit_or_a_tiny_face_is_skipped_with_its_reason(model_p
 
 def test_faces_cut_by_the_border_and_extreme_aspect_ratios(model_path) -> None:
     skimage_data = pytest.importorskip("skimage.data")
-    from srgan_wgan.io.images import ImageData
 
     small = np.asarray(Image.fromarray(skimage_data.astronaut()).resize((128, 128), Image.Resampling.LANCZOS),
                        dtype=np.float32) / 255
@@ -212,7 +208,6 @@ def test_grey_16_bit_and_rgba_photos_keep_their_mode_and_depth(model_path, tmp_p
 def test_a_restoration_model_restores_at_its_working_size_and_blends_larger_faces(tmp_path) -> None:
     from srgan_wgan.apps.face_sr.inference import blend_bands
     from srgan_wgan.data.face_align import FACE_TEMPLATE, Face
-    from srgan_wgan.io.images import ImageData
 
     torch.manual_seed(0)
     G = SRResNet(scale=1, num_feat=8, num_blocks=1, unshuffle=4)
@@ -283,6 +278,32 @@ def test_upscale_lists_every_face_and_writes_a_json_report(model_path, tmp_path)
     assert astro["faces_found"] == 1 and astro["faces"][0]["action"] == "restored" and astro["scale"] == 4
     assert len(astro["faces"][0]["landmarks"]) == 5 and astro["faces"][0]["face_px"] > 12
     assert coffee["faces"] == [] and coffee["summary"] == "no faces found: background only"
+
+
+def test_faces_off_gives_the_background_alone_and_integer_results_match_float(model_path, tmp_path) -> None:
+    skimage_data = pytest.importorskip("skimage.data")
+    import json
+
+    small = np.asarray(Image.fromarray(skimage_data.astronaut()).resize((128, 128), Image.Resampling.LANCZOS))
+    Image.fromarray(small).save(tmp_path / "a.png")
+    out = cli(str(tmp_path / "a.png"), "-o", str(tmp_path / "off.png"), "--faces", "off", "--model", str(model_path),
+              "--device", "cpu", "--report", str(tmp_path / "r.json"))
+    assert out.returncode == 0, out.stderr
+    assert "faces off: background only" in out.stdout + out.stderr
+    rep = json.loads((tmp_path / "r.json").read_text())["files"][0]
+    assert rep["faces_off"] and rep["faces"] == []
+    lanczos = np.asarray(Image.fromarray(small).resize((512, 512), Image.Resampling.LANCZOS))
+    np.testing.assert_array_equal(np.asarray(Image.open(tmp_path / "off.png")), lanczos)
+    # with faces: the face is pasted in place into the 8-bit canvas, as into the float one
+    up = FaceUpscaler(model_path, device="cpu")
+    flt, _ = up.upscale(ImageData(small.astype(np.float32) / 255))
+    u8, report = up.upscale(ImageData(small.astype(np.float32) / 255), integer=True)
+    assert u8.rgb.dtype == np.uint8 and report.faces_enhanced == 1
+    assert np.abs(u8.rgb.astype(np.float32) - flt.rgb * 255).max() <= 1.0
+    both = cli(str(tmp_path / "a.png"), "--faces", "face-x8", "--model", "face-x4")
+    assert both.returncode == 2 and "two face models" in both.stderr
+    aligned = cli(str(tmp_path / "a.png"), "--faces", "off", "--aligned")
+    assert aligned.returncode == 2 and "--faces off is for photos" in aligned.stderr
 
 
 def test_one_pixel_image_and_missing_output_folder(model_path, tmp_path) -> None:

@@ -212,3 +212,53 @@ def test_photo_upscaler_tiles_without_seams_and_serves_as_sr_upscale_background(
     assert bad.returncode == 2 and "not shipped yet" in bad.stderr
     bad = run_cli("sr", "upscale", tmp_path / "in.png", "-o", tmp_path / "o3.png", "--background", "nope")
     assert bad.returncode == 2 and "unknown model" in bad.stderr
+
+
+def _photo_release_and_my_photos(photo_folder: Path, tmp_path: Path) -> tuple[Path, Path]:
+    from cli_inprocess import run_cli
+
+    run = tmp_path / "run"
+    out = run_cli("sr", "train", "--task", "photo", "--data", photo_folder, "--run-dir", run, "--scale", "4",
+                  "--hr-size", "32", "--num-feat", "8", "--num-conv", "2", "--steps", "2", "--batch-size", "4",
+                  "--patches-per-photo", "2", "--checkpoint-every", "2", "--device", "cpu")
+    assert out.returncode == 0, out.stderr
+    mine = tmp_path / "mine"
+    mine.mkdir()
+    rng = np.random.default_rng(5)
+    for i in range(24):
+        Image.fromarray(rng.integers(0, 255, (40, 48, 3), dtype=np.uint8)).save(mine / f"m{i}.png")
+    return run / "export", mine
+
+
+def test_photo_finetune_experiment_keeps_the_releases_network_and_refuses_bad_sources(photo_folder, tmp_path
+                                                                                      ) -> None:
+    from cli_inprocess import run_cli
+
+    from srgan_wgan.apps.photo_sr import photo_finetune_experiment
+
+    release, mine = _photo_release_and_my_photos(photo_folder, tmp_path)
+    exp = photo_finetune_experiment(release, str(mine), 4, recipe="pipeline")
+    assert (exp.arch, exp.num_feat, exp.num_conv, exp.hr_size, exp.stage) == ("compact", 8, 2, 32, "fidelity")
+    assert exp.pipeline is not None and exp.init_from == str(release)
+    assert photo_finetune_experiment(release, str(mine), 4).pipeline is None  # trained on clean LR: kept
+    bad = run_cli("sr", "finetune", "--from", "photo-x4", "--data", mine, "--run-dir", tmp_path / "ft2")
+    assert bad.returncode == 2 and "not shipped yet" in bad.stderr
+    few = run_cli("sr", "finetune", "--from", release, "--data", photo_folder, "--run-dir", tmp_path / "ft3",
+                  "--device", "cpu")
+    assert few.returncode == 2 and "too few photos" in few.stderr
+
+
+@pytest.mark.shared
+def test_sr_finetune_from_a_photo_release_keeps_the_best_weights(photo_folder, tmp_path, shared_dir) -> None:
+    from cli_inprocess import run_cli
+
+    from srgan_wgan.io.weights import load_pretrained
+
+    release, mine = _photo_release_and_my_photos(photo_folder, tmp_path)
+    ft = run_cli("sr", "finetune", "--from", release, "--data", mine, "--steps", "4", "--eval-every", "2",
+                 "--batch-size", "4", "--run-dir", tmp_path / "ft", "--device", "cpu")
+    assert ft.returncode == 0, ft.stderr
+    text = ft.stdout + ft.stderr
+    assert "photo x4, fidelity" in text and "best validation LPIPS-alex" in text
+    G = load_pretrained(tmp_path / "ft" / "best" / "generator.safetensors")
+    assert type(G).__name__ == "CompactSR" and G.weights_metadata["extra"]["task"] == "photo_sr"

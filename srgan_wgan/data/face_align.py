@@ -152,13 +152,15 @@ def landmark_residual(landmarks: np.ndarray, matrix: np.ndarray, crop: int) -> f
 
 
 def paste_face(canvas: np.ndarray, face: np.ndarray, matrix: np.ndarray, scale: float = 1.0,
-               mask: np.ndarray | None = None) -> np.ndarray:
-    """Blend the aligned ``face`` (float, ``crop x crop``) into ``canvas`` (float ``(H, W, 3)``) by the inverse of
-    ``matrix`` (which aligned the face in an image ``scale`` times smaller than ``canvas``); returns the blend."""
+               mask: np.ndarray | None = None, inplace: bool = False) -> np.ndarray:
+    """Blend the aligned ``face`` (float, ``crop x crop``) into ``canvas`` (``(H, W, 3)``, float in ``[0, 1]`` or
+    ``uint8`` / ``uint16``) by the inverse of ``matrix`` (which aligned the face in an image ``scale`` times smaller
+    than ``canvas``); returns the blend, in a copy unless ``inplace``. Only the face's footprint is converted to
+    float, so an integer canvas of any size costs no float copy."""
     crop = face.shape[0]
     inv = cv2.invertAffineTransform(canvas_matrix(matrix, scale))
     h, w = canvas.shape[:2]
-    out = canvas.copy()
+    out = canvas if inplace else canvas.copy()
     # only the crop's footprint on the canvas is warped and blended (the mask is 0 everywhere else)
     corners = np.array([[0, 0], [crop, 0], [0, crop], [crop, crop]], np.float64) @ inv[:, :2].T + inv[:, 2]
     x0, y0 = np.maximum(0, np.floor(corners.min(0)).astype(int) - 2)
@@ -173,5 +175,7 @@ def paste_face(canvas: np.ndarray, face: np.ndarray, matrix: np.ndarray, scale: 
     back = cv2.warpAffine(face, roi, size, flags=cv2.INTER_CUBIC, borderMode=cv2.BORDER_REPLICATE)
     alpha = cv2.warpAffine(mask.astype(np.float32), roi, size, flags=cv2.INTER_LINEAR,
                            borderMode=cv2.BORDER_CONSTANT)[..., None]
-    out[y0:y1, x0:x1] = out[y0:y1, x0:x1] * (1 - alpha) + back * alpha
+    top = float(np.iinfo(out.dtype).max) if out.dtype.kind in "ui" else 1.0
+    blend = out[y0:y1, x0:x1].astype(np.float32) / top * (1 - alpha) + back * alpha
+    out[y0:y1, x0:x1] = (np.clip(blend, 0, 1) * top + 0.5).astype(out.dtype) if top != 1.0 else blend
     return out

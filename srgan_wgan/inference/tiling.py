@@ -4,8 +4,9 @@ memory bounded by the tile size.
 Neighbouring tiles overlap by ``2 * overlap`` input pixels. Each tile's outer ``overlap / 2`` pixels towards a
 neighbour are dropped (the network saw zero padding there) and the next ``overlap`` pixels are blended with the
 neighbour's by complementary linear ramps, so a network whose receptive field reaches no further than
-``overlap / 2`` pixels gives exactly the whole-image result, and a wider one gives a seam-free blend. The output is
-assembled in one float buffer of the output size.
+``overlap / 2`` pixels gives exactly the whole-image result, and a wider one gives a seam-free blend. Rows of tiles
+are streamed into the result, which may be 8- or 16-bit, so an 8k photo at x4 needs the output image plus two rows
+of tiles, not four float copies of the output.
 """
 
 from __future__ import annotations
@@ -59,30 +60,57 @@ def tile_starts(n: int, tile: int, overlap: int) -> list[int]:
     return starts
 
 
-def run_tiled(fn: Callable[[np.ndarray], np.ndarray], image: np.ndarray, scale: int, tile: int, overlap: int
-              ) -> np.ndarray:
+def quantise(x: np.ndarray, dtype: Any, inplace: bool = False) -> np.ndarray:
+    """Float ``x`` in ``[0, 1]`` as ``dtype``: float types unchanged (cast), ``uint8`` / ``uint16`` rounded from
+    ``x * 255`` / ``x * 65535`` after clipping (``inplace``: ``x`` may be overwritten, saving a copy)."""
+    dtype = np.dtype(dtype)
+    if dtype.kind == "f":
+        return x.astype(dtype, copy=False)
+    y = np.clip(x, 0, 1, out=x if inplace else None)
+    y *= float(np.iinfo(dtype).max)
+    y += 0.5
+    return y.astype(dtype)
+
+
+def run_tiled(fn: Callable[[np.ndarray], np.ndarray], image: np.ndarray, scale: int, tile: int, overlap: int,
+              dtype: Any = np.float32) -> np.ndarray:
     """``fn`` (``(h, w, C)`` float -> ``(h * scale, w * scale, C)``) over ``image`` in overlapping tiles.
 
-    ``tile <= 0``, or an image no larger than one tile, is a single call.
+    The tiles are streamed one row at a time: the finished output rows are written into the result, in ``dtype``
+    (``float32``, or ``uint8`` / ``uint16`` quantised as :func:`quantise` does), so the memory beyond the result
+    is one float row of tiles and its temporaries, whatever the image size. ``tile <= 0``, or an image no larger
+    than one tile, is a single call.
     """
     h, w = image.shape[:2]
     if tile <= 0 or (h <= tile and w <= tile):
-        return fn(image)
+        return quantise(fn(image), dtype)
     out: np.ndarray | None = None
-    acc = np.zeros((h * scale, w * scale, 1), np.float32)
     ys0, xs0 = tile_starts(h, tile, overlap), tile_starts(w, tile, overlap)
-    for y0 in ys0:
+    rows = min(tile, h) * scale  # a row of tiles; the buffers start at its first output row
+    acc = wsum = np.zeros(0, np.float32)
+    for i, y0 in enumerate(ys0):
         for x0 in xs0:
             res = fn(image[y0 : y0 + tile, x0 : x0 + tile])
             if out is None:
-                out = np.zeros((h * scale, w * scale, res.shape[2]), np.float32)
+                out = np.empty((h * scale, w * scale, res.shape[2]), np.dtype(dtype))
+                acc = np.zeros((rows, w * scale, res.shape[2]), np.float32)
+                wsum = np.zeros((rows, w * scale, 1), np.float32)
             edges = (y0 > 0, y0 + tile < h, x0 > 0, x0 + tile < w)  # sides that face a neighbouring tile
             wts = feather_weights(res.shape[0], res.shape[1], overlap * scale, edges)[..., None]
-            ys, xs = slice(y0 * scale, y0 * scale + res.shape[0]), slice(x0 * scale, x0 * scale + res.shape[1])
-            out[ys, xs] += res * wts
-            acc[ys, xs] += wts
+            xs = slice(x0 * scale, x0 * scale + res.shape[1])
+            acc[: res.shape[0], xs] += res * wts
+            wsum[: res.shape[0], xs] += wts
+        assert out is not None
+        done = ys0[i + 1] if i + 1 < len(ys0) else h  # input rows no later tile reaches
+        n = (done - y0) * scale
+        block = acc[:n]
+        block /= np.maximum(wsum[:n], 1e-8)
+        out[y0 * scale : done * scale] = quantise(block, dtype, inplace=True)
+        keep = rows - n  # rows the next row of tiles blends into: move them to the top of the buffers
+        acc[:keep], wsum[:keep] = acc[n:].copy(), wsum[n:].copy()
+        acc[keep:], wsum[keep:] = 0.0, 0.0
     assert out is not None
-    return out / np.maximum(acc, 1e-8)
+    return out
 
 
 def run_image_model(G: Callable[..., Any], rgb: np.ndarray, device: Any, precision: Any,

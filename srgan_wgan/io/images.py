@@ -10,9 +10,11 @@ a :class:`~srgan_wgan.errors.UserError` naming the file. :func:`read_rgb` is the
 from __future__ import annotations
 
 import io
+from collections.abc import Callable
 import os
 from dataclasses import dataclass
 from pathlib import Path
+from typing import BinaryIO
 
 import numpy as np
 from PIL import Image, ImageOps
@@ -32,7 +34,8 @@ class ImageData:
 
     Attributes:
         rgb: ``(H, W, 3)`` float32 in ``[0, 1]`` (grayscale replicated to 3 channels), EXIF orientation applied.
-        alpha: ``(H, W)`` float32 in ``[0, 1]`` or ``None``.
+            An upscaler's result may instead be ``uint8`` / ``uint16`` of ``bit_depth`` (``integer=True``).
+        alpha: ``(H, W)`` float32 in ``[0, 1]`` or ``None`` (or, in such a result, the same integer type).
         bit_depth: 8 or 16 (written back with the same depth).
         grayscale: the source had one colour channel (written back as grayscale).
         icc_profile: the source's ICC profile bytes, kept on output.
@@ -166,12 +169,26 @@ def image_grid(images: object, nrow: int = 8, pad: int = 2, pad_value: float = 1
 
 
 def _to_int(x: np.ndarray, depth: int) -> np.ndarray:
+    """Float in ``[0, 1]`` (or an integer image of either depth) -> ``uint8`` / ``uint16``."""
+    dtype = np.uint16 if depth == 16 else np.uint8
+    if x.dtype == dtype:
+        return x
+    if x.dtype.kind in "ui":
+        x = x.astype(np.float32) / float(np.iinfo(x.dtype).max)
     top = 65535.0 if depth == 16 else 255.0
     return (np.clip(x, 0, 1) * top + 0.5).astype(np.uint16 if depth == 16 else np.uint8)
 
 
 def encode_image(image: ImageData, suffix: str) -> bytes:
     """Encode ``image`` in the format given by ``suffix`` (``.png``, ``.jpg``, ``.webp``, ...)."""
+    buf = io.BytesIO()
+    encode_image_to(image, suffix, buf)
+    return buf.getvalue()
+
+
+def encode_image_to(image: ImageData, suffix: str, fp: BinaryIO) -> None:
+    """Encode ``image`` as :func:`encode_image` does, straight into the open file ``fp`` (no encoded copy held in
+    memory: what :func:`write_image` uses for photos of any size)."""
     suffix = suffix.lower()
     gray = image.rgb[..., 0] if image.grayscale else None
     if image.bit_depth == 16 and suffix in (".png", ".tif", ".tiff"):
@@ -182,10 +199,11 @@ def encode_image(image: ImageData, suffix: str) -> bytes:
         else:
             rgb = image.rgb[..., ::-1]
             arr = _to_int(rgb if image.alpha is None else np.concatenate([rgb, image.alpha[..., None]], -1), 16)
-        ok, buf = cv2.imencode(suffix, np.ascontiguousarray(arr))
+        ok, enc = cv2.imencode(suffix, np.ascontiguousarray(arr))
         if not ok:
             raise UserError(f"cannot encode a 16-bit {suffix} image")
-        return buf.tobytes()
+        fp.write(enc.data)
+        return
     if gray is not None:
         im = Image.fromarray(_to_int(gray, 8), "L")
         if image.alpha is not None:
@@ -205,9 +223,7 @@ def encode_image(image: ImageData, suffix: str) -> bytes:
         if im.mode in ("LA", "RGBA"):
             im = im.convert(im.mode[:-1] if im.mode == "LA" else "RGB")
         kwargs["quality"] = 95
-    buf = io.BytesIO()
-    im.save(buf, format=fmt, **kwargs)
-    return buf.getvalue()
+    im.save(fp, format=fmt, **kwargs)
 
 
 def refuse_overwrite(path: Path, force: bool) -> None:
@@ -216,14 +232,19 @@ def refuse_overwrite(path: Path, force: bool) -> None:
         raise UserError(f"{path}: already exists (use --force to overwrite)")
 
 
-def write_output(path: str | os.PathLike[str], data: bytes) -> Path:
-    """Write encoded output bytes atomically into an existing folder; failures are one-line :class:`UserError`."""
+def write_output(path: str | os.PathLike[str], data: bytes | Callable[[BinaryIO], None]) -> Path:
+    """Write encoded output atomically into an existing folder: ``data`` is the bytes, or a function that writes them
+    into the open file; failures are one-line :class:`UserError`."""
     path = Path(path)
     if not path.parent.is_dir():
         raise UserError(f"{path.parent}: output folder does not exist")
     try:
         with atomic_write(path) as tmp:
-            tmp.write_bytes(data)
+            if isinstance(data, bytes):
+                tmp.write_bytes(data)
+            else:
+                with open(tmp, "wb") as fp:
+                    data(fp)
     except PermissionError:
         raise UserError(f"{path}: permission denied (output folder not writable)") from None
     except OSError as exc:
@@ -243,4 +264,4 @@ def write_image(path: str | os.PathLike[str], image: ImageData, force: bool = Fa
     """Write ``image`` to ``path`` atomically; refuse to overwrite an existing file unless ``force``."""
     path = Path(path)
     refuse_overwrite(path, force)
-    return write_output(path, encode_image(image, path.suffix))
+    return write_output(path, lambda fp: encode_image_to(image, path.suffix, fp))

@@ -46,7 +46,7 @@ from PIL import Image
 from srgan_wgan.data.face_align import (Face, FaceDetector, align_matrix, canvas_matrix, landmark_residual, paste_face,
                                         warp_face)
 from srgan_wgan.errors import UserError, WeightsError
-from srgan_wgan.inference.tiling import run_image_model, run_tiled
+from srgan_wgan.inference.tiling import quantise, run_image_model, run_tiled
 from srgan_wgan.io.hub import resolve_weights
 from srgan_wgan.io.images import ImageData
 from srgan_wgan.io.weights import load_pretrained
@@ -118,6 +118,8 @@ class UpscaleReport:
     aligned: bool = False
     scale: int = 4
     model: str = ""
+    faces_off: bool = False
+    """No detection was run (``sr upscale --faces off``)."""
 
     @property
     def faces_found(self) -> int:
@@ -136,6 +138,8 @@ class UpscaleReport:
         """One line: ``3 of 4 faces restored (1 too small: 9 px)``; ``no faces found: background only``."""
         if self.aligned:
             return "aligned face: the whole image went through the model"
+        if self.faces_off:
+            return "faces off: background only"
         if not self.faces:
             return "no faces found: background only"
         n = len(self.faces)
@@ -152,7 +156,8 @@ class UpscaleReport:
         return head + (f" ({'; '.join(parts)})" if parts else "")
 
     def as_dict(self) -> dict[str, Any]:
-        return {"model": self.model, "scale": self.scale, "aligned": self.aligned, "summary": self.summary(),
+        return {"model": self.model, "scale": self.scale, "aligned": self.aligned, "faces_off": self.faces_off,
+                "summary": self.summary(),
                 "faces_found": self.faces_found, "faces_restored": self.faces_enhanced,
                 "faces": [f.as_dict() for f in self.faces]}
 
@@ -171,13 +176,13 @@ class FaceUpscaler:
         tile: LR tile size for ``aligned`` inputs (``0`` = whole image); tiles overlap by ``tile_overlap``.
         backend: ``torch``, or ``onnx`` to run onnxruntime on CPU; ``model`` may then be an ``.onnx`` file from
             ``sr export --onnx``, or a release, exported once to the cache (:func:`srgan_wgan.io.onnx.onnx_cache_path`).
-        background: ``fn(rgb, scale, bit_depth)`` that upscales the whole photo under the faces (default: Lanczos,
-            :func:`upscale_background`); ``sr upscale --background`` passes a photo SR model here.
+        background: ``fn(rgb, scale, bit_depth, dtype)`` that upscales the whole photo under the faces (default:
+            Lanczos, :func:`upscale_background`); ``sr upscale --background`` passes a photo SR model here.
     """
 
     def __init__(self, model: str | os.PathLike[str] | None = None, scale: int | None = None, device: str = "auto",
                  fp32: bool = False, tile: int = 256, tile_overlap: int = 16, backend: str = "torch",
-                 background: Callable[[np.ndarray, int, int], np.ndarray] | None = None) -> None:
+                 background: Callable[[np.ndarray, int, int, Any], np.ndarray] | None = None) -> None:
         path = resolve_model_path(model, scale)
         self.background = background or upscale_background
         if backend not in BACKENDS:
@@ -261,15 +266,22 @@ class FaceUpscaler:
         if target <= work:
             return out, align_matrix(face.landmarks, work), "restored"
         m = align_matrix(face.landmarks, target)
-        background = warp_face(canvas, canvas_matrix(m, self.scale), target)
+        background = _as_float(warp_face(canvas, canvas_matrix(m, self.scale), target))
         return blend_bands(out, background), m, "restored-large"
 
-    def upscale(self, image: ImageData, aligned: bool = False) -> tuple[ImageData, UpscaleReport]:
-        """Upscale ``image`` by ``self.scale`` (see the module doc); returns the result and a report."""
+    def upscale(self, image: ImageData, aligned: bool = False, integer: bool = False, faces: bool = True
+                ) -> tuple[ImageData, UpscaleReport]:
+        """Upscale ``image`` by ``self.scale`` (see the module doc); returns the result and a report.
+
+        ``faces=False``: a photo gets the background alone, with no face detection (``sr upscale --faces off``).
+
+        ``integer``: the result's ``rgb`` and ``alpha`` come in the image's own depth (``uint8`` / ``uint16``)
+        instead of float32. A photo's canvas is then built and pasted into in that depth, so an 8k photo at x4
+        needs the output image, not four float copies of it (``sr upscale`` does this)."""
         rgb = image.rgb
         h, w = rgb.shape[:2]
         s = self.scale
-        report = UpscaleReport(aligned=aligned, scale=s, model=str(self.path))
+        report = UpscaleReport(aligned=aligned, scale=s, model=str(self.path), faces_off=not faces and not aligned)
         if aligned:
             if self.model_scale > 1:
                 out = self.enhance(rgb)
@@ -279,8 +291,9 @@ class FaceUpscaler:
                 restored = _colour_true(self.enhance(crop), crop)
                 out = blend_bands(restored, upscale_background(rgb, s, image.bit_depth))
         else:
-            out = background = self.background(rgb, s, image.bit_depth)  # paste_face returns a new array
-            for face in self.detect_faces(rgb):
+            dtype = (np.uint16 if image.bit_depth == 16 else np.uint8) if integer else np.float32
+            out = self.background(rgb, s, image.bit_depth, dtype)  # faces are pasted into it in place
+            for face in self.detect_faces(rgb) if faces else []:
                 fa = FaceAction(face, "skipped")
                 report.faces.append(fa)
                 residual = landmark_residual(face.landmarks, align_matrix(face.landmarks, 1), 1)
@@ -289,11 +302,15 @@ class FaceUpscaler:
                 elif not np.isfinite(residual) or residual > MAX_LANDMARK_RESIDUAL:
                     fa.reason = f"landmark fit failed: residual {residual:.2f}"
                 else:
-                    patch, m, fa.action = self.restore_face(rgb, face, background)
-                    out = paste_face(out, patch, m, scale=s)
+                    patch, m, fa.action = self.restore_face(rgb, face, out)
+                    paste_face(out, patch, m, scale=s, inplace=True)
                 log.debug("face %s: %s", face.box, fa.action if not fa.reason else f"skipped ({fa.reason})")
-        alpha = None if image.alpha is None else _resize_float(image.alpha[..., None].repeat(3, 2), (w * s, h * s))[..., 0]
-        return ImageData(np.clip(out, 0, 1), alpha, image.bit_depth, image.grayscale, image.icc_profile), report
+        alpha = None if image.alpha is None else _resize_float(image.alpha[..., None], (w * s, h * s))[..., 0]
+        if out.dtype.kind == "f":
+            out = np.clip(out, 0, 1)
+        elif alpha is not None:
+            alpha = quantise(alpha, out.dtype, inplace=True)
+        return ImageData(out, alpha, image.bit_depth, image.grayscale, image.icc_profile), report
 
 
 def _colour_true(out: np.ndarray, ref: np.ndarray) -> np.ndarray:
@@ -323,13 +340,42 @@ def blend_bands(restored: np.ndarray, background: np.ndarray) -> np.ndarray:
     return np.clip(up + background - coarse, 0, 1).astype(np.float32)
 
 
-def upscale_background(rgb: np.ndarray, scale: int, bit_depth: int = 8) -> np.ndarray:
-    """The fast path for everything that is not a face: Lanczos (8-bit exact; float precision for 16-bit)."""
+def upscale_background(rgb: np.ndarray, scale: int, bit_depth: int = 8, dtype: Any = np.float32) -> np.ndarray:
+    """The fast path for everything that is not a face: Lanczos (8-bit exact; float precision for 16-bit), as
+    float32 in ``[0, 1]`` or in ``dtype`` (``uint8`` / ``uint16``, with no float copy of the output: the horizontal
+    pass is made whole, then the vertical pass in strips of rows, which is exactly Pillow's two-pass resize)."""
     h, w = rgb.shape[:2]
+    size = (w * scale, h * scale)
+    if np.dtype(dtype).kind == "f":
+        if bit_depth == 16:
+            return _resize_float(rgb, size)
+        im = Image.fromarray(quantise(rgb, np.uint8))
+        return np.asarray(im.resize(size, Image.Resampling.LANCZOS), dtype=np.float32) / 255.0
+    out = np.empty((size[1], size[0], rgb.shape[2]), dtype)
     if bit_depth == 16:
-        return _resize_float(rgb, (w * scale, h * scale))
-    im = Image.fromarray((np.clip(rgb, 0, 1) * 255 + 0.5).astype(np.uint8))
-    return np.asarray(im.resize((w * scale, h * scale), Image.Resampling.LANCZOS), dtype=np.float32) / 255.0
+        planes = [Image.fromarray(rgb[..., c].astype(np.float32), "F") for c in range(rgb.shape[2])]
+    else:
+        planes = [Image.fromarray(quantise(rgb, np.uint8))]
+    wide = [p.resize((size[0], h), Image.Resampling.LANCZOS) for p in planes]  # the horizontal pass
+    step = 128  # input rows per strip; every strip is this tall (the last one starts earlier), as in one pass
+    for y0 in range(0, h, step):
+        y1 = min(h, y0 + step)
+        b0 = max(0, y1 - step)
+        strip = [np.asarray(p.resize((size[0], (y1 - b0) * scale), Image.Resampling.LANCZOS,
+                                     box=(0, b0, size[0], y1)))[(y0 - b0) * scale:] for p in wide]
+        rows = slice(y0 * scale, y1 * scale)
+        if bit_depth == 16:
+            out[rows] = quantise(np.stack(strip, -1), dtype, inplace=True)
+        else:
+            out[rows] = strip[0] if out.dtype == np.uint8 else quantise(strip[0] / np.float32(255), dtype)
+    return out
+
+
+def _as_float(x: np.ndarray) -> np.ndarray:
+    """An image as float32 in ``[0, 1]`` (integer images divided by their type's maximum)."""
+    if x.dtype.kind in "ui":
+        return x.astype(np.float32) / float(np.iinfo(x.dtype).max)
+    return x.astype(np.float32, copy=False)
 
 
 def _resize_float(x: np.ndarray, size: tuple[int, int]) -> np.ndarray:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
+from typing import Any
 
 from torch import nn
 
@@ -21,6 +22,7 @@ from srgan_wgan.training.sr_task import (
     SRLossWeights,
     SRTask,
     check_sr_stage_name,
+    pipeline_for,
     sr_critic_config,
     validate_sr_stage,
 )
@@ -107,6 +109,48 @@ class PhotoExperiment:
                              run_dir, tensorboard=tensorboard)
         save_experiment(run_dir, self)
         return trainer
+
+
+ARCH_NAMES = {"CompactSR": "compact", "SRResNet": "srresnet"}
+"""Registered generator architecture -> ``PhotoExperiment.arch``."""
+
+
+def is_photo_release(source: str | Path) -> bool:
+    """Whether a release folder or generator file holds a photo SR model (its ``task`` is ``photo_sr``)."""
+    from srgan_wgan.io.weights import read_weights_metadata
+    from srgan_wgan.training.runs import release_generator_file
+
+    return read_weights_metadata(release_generator_file(source))["extra"].get("task") == TASK
+
+
+def photo_finetune_experiment(source: str | Path, data: str, steps: int, stage: str | None = None,
+                              recipe: str | None = None, **train_overrides: Any) -> PhotoExperiment:
+    """A :class:`PhotoExperiment` that continues from a photo SR release on a user's own photos: the release's
+    network, patch size, stage and LR recipe (``recipe`` overrides it: ``clean``, ``random-kernel``,
+    ``pipeline``), with the fine-tuning learning rates of the face models."""
+    from srgan_wgan.io.weights import read_weights_metadata
+    from srgan_wgan.training.runs import read_release, release_generator_file
+
+    arch = read_weights_metadata(release_generator_file(source))["arch"]
+    if arch not in ARCH_NAMES:
+        raise UserError(f"{source}: holds a {arch}, not a photo SR generator")
+    release = read_release(source, arch, "photo SR generator")
+    cfg, extra, ccfg = release.config, release.extra, release.critic_config
+    stage = stage or extra.get("stage", "gan")
+    gan = stage == "gan"
+    fields: dict[str, Any] = {"batch_size": 16, "n_critic": 1 if gan else 0, "adv_weight": 0.005, "lr_g": 5e-5,
+                              "lr_d": 5e-5, "betas": (0.0, 0.9) if gan else (0.9, 0.99), "ema_decay": 0.999}
+    train = GANTrainConfig(steps=steps, **{**fields, **train_overrides})
+    recipe = recipe or extra.get("lr_recipe", "clean")
+    if recipe not in ("clean", "random-kernel", "pipeline"):
+        raise UserError(f"LR recipe must be clean, random-kernel or pipeline, got {recipe!r}")
+    critic = {"critic_channels": ccfg["base_channels"], "critic_max_channels": ccfg["max_channels"],
+              "critic_norm": ccfg["norm"]} if ccfg else {}
+    net = {"num_conv": cfg["num_conv"]} if arch == "CompactSR" else {"num_blocks": cfg["num_blocks"]}
+    return PhotoExperiment(
+        data=data, scale=cfg["scale"], stage=stage, hr_size=int(extra.get("hr_size", 128)), arch=ARCH_NAMES[arch],
+        num_feat=cfg["num_feat"], **net, **critic, losses=SRLossWeights(1.0, 0.1 if gan else 0.0, 0.1 if gan else 0.0),
+        init_from=str(release.g_file.parent), val_fraction=0.1, train=train, pipeline=pipeline_for(recipe))
 
 
 def export_photo_run(run_dir: str | Path, out_dir: str | Path) -> int:

@@ -6,13 +6,14 @@ from __future__ import annotations
 import logging
 import os
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import torch
 from PIL import Image
 
 from srgan_wgan.errors import UserError, WeightsError
-from srgan_wgan.inference.tiling import run_image_model, run_tiled
+from srgan_wgan.inference.tiling import quantise, run_image_model, run_tiled
 from srgan_wgan.io.hub import resolve_weights
 from srgan_wgan.io.weights import load_pretrained
 from srgan_wgan.utils.device import resolve_device
@@ -74,20 +75,23 @@ class PhotoUpscaler:
         """``(h, w, 3)`` float in [0, 1] -> ``(h*s, w*s, 3)``; one forward pass."""
         return run_image_model(self.G, lr, self.device, self.precision, self.channels_last)
 
-    def enhance(self, rgb: np.ndarray) -> np.ndarray:
-        """``(h, w, 3)`` float in ``[0, 1]`` -> ``(h * scale, w * scale, 3)``, tiled when larger than ``tile``."""
+    def enhance(self, rgb: np.ndarray, dtype: Any = np.float32) -> np.ndarray:
+        """``(h, w, 3)`` float in ``[0, 1]`` -> ``(h * scale, w * scale, 3)`` in ``dtype`` (float32 in ``[0, 1]``,
+        or ``uint8`` / ``uint16``), tiled when larger than ``tile``: rows of tiles stream into the result."""
         h, w = rgb.shape[:2]
         if h < 4 or w < 4:
             raise UserError(f"image is {w}x{h} px: too small for the model (at least 4x4)")
-        return run_tiled(self._run, rgb.astype(np.float32), self.scale, self.tile, self.tile_overlap)
+        return run_tiled(self._run, rgb.astype(np.float32, copy=False), self.scale, self.tile, self.tile_overlap,
+                         dtype=dtype)
 
-    def __call__(self, rgb: np.ndarray, scale: int, bit_depth: int = 8) -> np.ndarray:
-        """Upscale by ``scale``: the model, then a Lanczos resize when ``scale`` is not the model's own."""
-        out = self.enhance(rgb)
+    def __call__(self, rgb: np.ndarray, scale: int, bit_depth: int = 8, dtype: Any = np.float32) -> np.ndarray:
+        """Upscale by ``scale`` (the ``background`` of :class:`~srgan_wgan.apps.face_sr.FaceUpscaler`): the model,
+        then a Lanczos resize when ``scale`` is not the model's own; in ``dtype`` as :meth:`enhance`."""
         if scale == self.scale:
-            return out
+            return self.enhance(rgb, dtype)
+        out = self.enhance(rgb)
         h, w = rgb.shape[:2]
         chans = [np.asarray(Image.fromarray(out[..., c], "F").resize((w * scale, h * scale),
                                                                       Image.Resampling.LANCZOS))
                  for c in range(3)]
-        return np.clip(np.stack(chans, -1), 0, 1).astype(np.float32)
+        return quantise(np.clip(np.stack(chans, -1), 0, 1).astype(np.float32), dtype, inplace=True)
