@@ -23,6 +23,7 @@ from srgan_wgan_cli._common import (
     AmpOpt,
     BackendOpt,
     CheckpointEveryOpt,
+    CRITIC_PANEL,
     EXPERIMENTAL_PANEL,
     ConfigOpt,
     CriticChannelsOpt,
@@ -62,6 +63,14 @@ AuxClassOpt = Annotated[float, typer.Option(
 AuxBackboneOpt = Annotated[str, typer.Option(
     help="Body of the AC-GAN style classifier: none (a small conv net trained from scratch) or alexnet (a linear "
          "head on frozen ImageNet AlexNet features; needs the AlexNet weights file).")]
+
+CriticArchOpt = Annotated[str, typer.Option(
+    help="conv (a conv critic trained from scratch) or projected (small heads over frozen ImageNet features at "
+         "several scales, Projected GAN / vision-aided GAN: learns faster from few paintings; needs the backbone "
+         "weights file).", rich_help_panel=CRITIC_PANEL)]
+
+CriticBackboneOpt = Annotated[str, typer.Option(
+    help="The projected critic's frozen backbone: vgg16 or alexnet.", rich_help_panel=CRITIC_PANEL)]
 
 ModeSeekingOpt = Annotated[float, typer.Option(
     help="Mode-seeking term (MSGAN): the generator is pushed, with this weight, to draw different paintings from "
@@ -116,6 +125,8 @@ def train(
     critic_channels: CriticChannelsOpt = None,
     critic_max_channels: CriticMaxChannelsOpt = 512,
     diffaug: DiffAugOpt = "",
+    critic_arch: CriticArchOpt = "conv",
+    critic_backbone: CriticBackboneOpt = "vgg16",
     crop_scale: CropScaleOpt = 1.0,
     aux_class_weight: AuxClassOpt = 0.0,
     aux_backbone: AuxBackboneOpt = "none",
@@ -151,7 +162,8 @@ def train(
                           unconditional=unconditional, crop_scale=crop_scale, holdout=holdout,
                           aux_backbone=aux_backbone, mbstd_group=mbstd_group or 0, noise=bool(noise),
                           mbstd_by_style=mbstd_by_style, aux_class_weight=aux_class_weight,
-                          mode_seeking_weight=mode_seeking, train=cfg)
+                          mode_seeking_weight=mode_seeking, critic_arch=critic_arch, critic_backbone=critic_backbone,
+                          train=cfg)
     classes = exp.validate()  # config and data checks: nothing has been written yet
     refuse_existing_run(run_dir, resume)
     console.print(f"{len(classes)} styles, {sum(len(v) for v in classes.values())} images under {data}")

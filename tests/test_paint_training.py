@@ -537,3 +537,45 @@ def test_release_without_noise_fine_tunes_into_noise(colour_folder, tmp_path) ->
     assert cli.returncode == 0, cli.stderr
     info = json.loads((tmp_path / "cli" / "experiment.json").read_text())
     assert info["experiment"]["noise"] is True
+
+
+# ---- the projected critic (issue 24) -----------------------------------------------------------------------------
+
+@pytest.mark.shared
+def test_projected_critic_trains_exports_and_loads_alone(colour_folder, tmp_path, shared_dir) -> None:
+    from srgan_wgan.archs import ProjectedCritic
+    from srgan_wgan.io.weights import load_pretrained
+
+    exp = _experiment(colour_folder, steps=4, critic_arch="projected", critic_backbone="alexnet")
+    exp.resolution = 32
+    trainer = exp.build(tmp_path / "run", tensorboard=False)
+    assert isinstance(trainer.D, ProjectedCritic) and trainer.D.config.num_classes == 3
+    trained = {id(p) for g in trainer.opt_d.param_groups for p in g["params"]}
+    assert trained == {id(p) for p in trainer.D.parameters()} and not any(
+        p.requires_grad for p in trainer.D.features.buffers())  # the backbone is no parameter at all
+    trainer.fit()
+    rows = [json.loads(line) for line in (tmp_path / "run" / "metrics.jsonl").read_text().splitlines()]
+    assert len(rows) == 4 and all(np.isfinite(r["critic/penalty"]) and r["critic/penalty"] > 0 for r in rows)
+    release = trainer.export(tmp_path / "release")
+    D = load_pretrained(release / "critic.safetensors")
+    x, y = torch.rand(2, 3, 32, 32) * 2 - 1, torch.tensor([0, 2])
+    assert type(D).__name__ == "ProjectedCritic"
+    torch.testing.assert_close(D(x, y), trainer.D.float()(x, y), rtol=1e-2, atol=1e-2)  # fp16 release weights
+    out = paint("export", "--run-dir", str(tmp_path / "run"), "--out", str(tmp_path / "cli"))
+    assert out.returncode == 0, out.stderr
+    from srgan_wgan.apps.paint import finetune_paint_experiment
+
+    ft = finetune_paint_experiment(release, str(colour_folder), steps=1, batch_size=8, n_critic=1, device="cpu",
+                                   amp="off").build(tmp_path / "ft", tensorboard=False)
+    assert isinstance(ft.D, ProjectedCritic) and ft.D.config.backbone == "alexnet"
+    torch.testing.assert_close(ft.D.heads[0].fc.weight, D.heads[0].fc.weight)  # the critic continues
+
+
+def test_projected_critic_options_are_checked(colour_folder, tmp_path) -> None:
+    for overrides, msg in [({"critic_arch": "transformer"}, "unknown critic"),
+                           ({"critic_arch": "projected", "mbstd_group": 4}, "projected critic has no")]:
+        with pytest.raises(ConfigError, match=msg):
+            _experiment(colour_folder, **overrides).validate()
+    out = paint("train", "--data", str(colour_folder), "--critic-arch", "projected", "--critic-norm", "layer",
+                "--resolution", "32", "--run-dir", str(tmp_path / "r"))
+    assert out.returncode == 2 and "projected critic has no" in out.stderr and not (tmp_path / "r").exists()

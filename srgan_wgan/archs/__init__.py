@@ -9,6 +9,7 @@ from torch import nn
 from srgan_wgan.archs.compact import CompactSR, CompactSRConfig
 from srgan_wgan.archs.cond_generator import CondGenerator, CondGeneratorConfig
 from srgan_wgan.archs.critic import CRITIC_CONDS, CRITIC_NORMS, ConvCritic, CriticConfig
+from srgan_wgan.archs.projected import ProjectedCritic, ProjectedCriticConfig
 from srgan_wgan.archs.sr import SRResNet, SRResNetConfig
 from srgan_wgan.errors import WeightsError
 
@@ -16,6 +17,7 @@ ARCHS: dict[str, tuple[type[nn.Module], type]] = {
     "CompactSR": (CompactSR, CompactSRConfig),
     "ConvCritic": (ConvCritic, CriticConfig),
     "CondGenerator": (CondGenerator, CondGeneratorConfig),
+    "ProjectedCritic": (ProjectedCritic, ProjectedCriticConfig),
     "SRResNet": (SRResNet, SRResNetConfig),
 }
 """Architecture name -> (module class, config dataclass). Applications register theirs with :func:`register_arch`."""
@@ -71,6 +73,8 @@ __all__ = [
     "CondGeneratorConfig",
     "ConvCritic",
     "CriticConfig",
+    "ProjectedCritic",
+    "ProjectedCriticConfig",
     "SRResNet",
     "SRResNetConfig",
     "build_arch",

@@ -10,7 +10,14 @@ import torch
 
 from srgan_wgan.apps.paint.data import UNCONDITIONAL_STYLE, PaintingDataset, normalize_style, split_classes
 from srgan_wgan.apps.paint.inference import PAINT_MODELS
-from srgan_wgan.archs import CondGenerator, CondGeneratorConfig, ConvCritic, CriticConfig
+from srgan_wgan.archs import (
+    CondGenerator,
+    CondGeneratorConfig,
+    ConvCritic,
+    CriticConfig,
+    ProjectedCritic,
+    ProjectedCriticConfig,
+)
 from srgan_wgan.data.folders import DecodedFolder, decode_class_folders, scan_class_folders
 from srgan_wgan.errors import ConfigError, UserError
 from srgan_wgan.training import GANTrainConfig, GANTrainer
@@ -55,6 +62,11 @@ class PaintExperiment:
     """AC-GAN style term (:class:`~srgan_wgan.training.tasks.ClassConditionalTask`); 0 = projection only."""
     mode_seeking_weight: float = 0.0
     """MSGAN mode-seeking term (:class:`~srgan_wgan.training.tasks.ClassConditionalTask`); 0 = off."""
+    critic_arch: str = "conv"
+    """``conv`` (:class:`~srgan_wgan.archs.ConvCritic`, trained from scratch) or ``projected``
+    (:class:`~srgan_wgan.archs.ProjectedCritic`: heads over frozen ImageNet features of ``critic_backbone``)."""
+    critic_backbone: str = "vgg16"
+    """The projected critic's frozen backbone: ``vgg16`` or ``alexnet``."""
     train: GANTrainConfig = field(default_factory=GANTrainConfig)
 
     @staticmethod
@@ -91,6 +103,11 @@ class PaintExperiment:
             if self.train.batch_size % self.mbstd_group:
                 raise ConfigError(f"--mbstd-by-style: the group size ({self.mbstd_group}) must divide the batch size "
                                 f"({self.train.batch_size})")
+        if self.critic_arch not in CRITIC_ARCHS:
+            raise ConfigError(f"unknown critic {self.critic_arch!r}; choose one of {', '.join(CRITIC_ARCHS)}")
+        if self.critic_arch == "projected" and (self.aux_classifier or self.mbstd_group or self.critic_norm != "none"):
+            raise ConfigError("the projected critic has no auxiliary classifier, minibatch stddev or normalisation: "
+                              "drop --aux-class-weight, --mbstd-group and --critic-norm")
         if self.aux_backbone != "none" and not self.aux_classifier:
             raise ConfigError("--aux-backbone chooses the auxiliary classifier: it needs --aux-class-weight > 0")
         resolve_device(self.train.device)
@@ -104,7 +121,12 @@ class PaintExperiment:
             out_channels=3, base_channels=self.base_channels * 4, min_channels=self.base_channels, noise=self.noise,
         )
 
-    def critic_config(self, num_classes: int) -> CriticConfig:
+    def critic_config(self, num_classes: int) -> CriticConfig | ProjectedCriticConfig:
+        if self.critic_arch == "projected":
+            return ProjectedCriticConfig(
+                resolution=self.resolution, backbone=self.critic_backbone, num_classes=0 if self.unconditional
+                else num_classes, cond="none" if self.unconditional else "class",
+                head_channels=self.critic_channels or self.base_channels, max_head_channels=self.critic_max_channels)
         return CriticConfig(
             in_channels=3, resolution=self.resolution, base_channels=self.critic_channels or self.base_channels,
             max_channels=self.critic_max_channels, cond="none" if self.unconditional else "class",
@@ -122,7 +144,7 @@ class PaintExperiment:
         if self.unconditional:
             names, counts = [UNCONDITIONAL_STYLE], {UNCONDITIONAL_STYLE: int(folder.labels.numel())}
         G = CondGenerator(self.generator_config(len(names)))
-        D = ConvCritic(self.critic_config(len(names)))
+        D = build_critic(self.critic_config(len(names)))
         if self.init_from:
             load_release_for_finetune(self.init_from, G, D, folder.class_names)
         task = PaintTask(names, counts, asdict(self), unconditional=self.unconditional,
@@ -133,6 +155,14 @@ class PaintExperiment:
         trainer = GANTrainer(G, D, task, dataset, self.train, run_dir, tensorboard=tensorboard)
         save_run_info(self, names, counts, run_dir)
         return trainer
+
+
+CRITIC_ARCHS: tuple[str, ...] = ("conv", "projected")
+
+
+def build_critic(config: CriticConfig | ProjectedCriticConfig) -> torch.nn.Module:
+    """The critic a painting config describes (a conv critic or a projected one)."""
+    return ProjectedCritic(config) if isinstance(config, ProjectedCriticConfig) else ConvCritic(config)
 
 
 RUN_INFO_FILE = "experiment.json"
@@ -156,7 +186,7 @@ def export_paint_run(run_dir: str | Path, out_dir: str | Path, checkpoint: str |
         names, counts = list(info["class_names"]), dict(info["class_counts"])
         task = PaintTask(names, counts, asdict(exp), unconditional=exp.unconditional)
         meta = {**task.release_extra(), "penalty": exp.train.penalty}
-        return CondGenerator(exp.generator_config(len(names))), ConvCritic(exp.critic_config(len(names))), meta
+        return CondGenerator(exp.generator_config(len(names))), build_critic(exp.critic_config(len(names))), meta
 
     return export_run_folder(run_dir, out_dir, PaintExperiment, "paint train", build, checkpoint)
 
@@ -230,10 +260,13 @@ def finetune_paint_experiment(source: str | Path, data: str, steps: int, crop_sc
     if release.extra.get("unconditional"):
         raise UserError(f"{g_file}: an unconditional baseline has no styles to adapt; fine-tune a conditional model")
     train = GANTrainConfig(steps=steps, **{"lr_g": 5e-5, "lr_d": 5e-5, **train_overrides})
+    projected = "backbone" in critic  # a ProjectedCritic's config (a ConvCritic's has base_channels)
     return PaintExperiment(data=data, resolution=cfg["resolution"], critic_norm=critic.get("norm", "none"),
                            base_channels=cfg["min_channels"], z_dim=cfg["z_dim"], embed_dim=cfg["embed_dim"],
-                           critic_channels=critic.get("base_channels"),
-                           critic_max_channels=critic.get("max_channels", 512), crop_scale=crop_scale,
+                           critic_channels=critic.get("head_channels" if projected else "base_channels"),
+                           critic_max_channels=critic.get("max_head_channels" if projected else "max_channels", 512),
+                           critic_arch="projected" if projected else "conv",
+                           critic_backbone=critic.get("backbone", "vgg16"), crop_scale=crop_scale,
                            init_from=str(g_file.parent), aux_backbone=aux_backbone,
                            mbstd_group=critic.get("mbstd_group", 0) if mbstd_group is None else mbstd_group,
                            noise=bool(cfg.get("noise", False)) if noise is None else noise,
