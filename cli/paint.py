@@ -91,6 +91,10 @@ NoiseOpt = Annotated[bool | None, typer.Option(
          "give it a source of varied texture and detail beside the latent (default: off for paint train; as in the "
          "source generator for paint finetune, which can add them).")]
 
+SleOpt = Annotated[bool, typer.Option(
+    help="Skip-layer excitation in the generator (FastGAN): the 4x4 and 8x8 maps gate the channels of the 64 and "
+         "128 px maps, so the layout reaches the fine layers directly.")]
+
 app = typer.Typer(
     name="paint",
     help="Style-conditioned painting generation with class-conditional Wasserstein GANs.",
@@ -134,6 +138,7 @@ def train(
     mbstd_group: MbstdOpt = None,
     mbstd_by_style: MbstdByStyleOpt = False,
     noise: NoiseOpt = None,
+    sle: SleOpt = False,
     lr_g: Annotated[float | None, typer.Option(help="Generator learning rate (default 1e-4).")] = None,
     lr_d: Annotated[float | None, typer.Option(help="Critic learning rate (default 1e-4).")] = None,
     unconditional: Annotated[bool, typer.Option(
@@ -160,7 +165,7 @@ def train(
     exp = PaintExperiment(data=str(data), resolution=resolution, critic_norm=critic_norm, base_channels=base_channels,
                           critic_channels=critic_channels, critic_max_channels=critic_max_channels,
                           unconditional=unconditional, crop_scale=crop_scale, holdout=holdout,
-                          aux_backbone=aux_backbone, mbstd_group=mbstd_group or 0, noise=bool(noise),
+                          aux_backbone=aux_backbone, mbstd_group=mbstd_group or 0, noise=bool(noise), sle=sle,
                           mbstd_by_style=mbstd_by_style, aux_class_weight=aux_class_weight,
                           mode_seeking_weight=mode_seeking, critic_arch=critic_arch, critic_backbone=critic_backbone,
                           train=cfg)

@@ -64,6 +64,23 @@ def test_paint_model_matches_pytorch_with_seeds_noise_and_interpolation() -> Non
     assert float((fa - fb).abs().max()) <= TOL
 
 
+def test_skip_layer_excitation_generator_exports_at_128_px(tmp_path) -> None:
+    from srgan_wgan.archs import CondGenerator
+    from srgan_wgan.io.weights import save_pretrained
+
+    torch.manual_seed(0)
+    G = CondGenerator(num_classes=3, resolution=128, sle=True, base_channels=32, min_channels=8, z_dim=8, embed_dim=8)
+    for p in G.sle.parameters():  # gates away from their neutral start
+        p.data.normal_(0, 0.1)
+    save_pretrained(G, tmp_path / "generator.safetensors", {"class_names": ["a", "b", "c"]})
+    onx = load_onnx(export_onnx(tmp_path / "generator.safetensors", tmp_path / "g.onnx"))
+    z, y = torch.randn(3, 8), torch.tensor([0, 1, 2])
+    with torch.no_grad():
+        ref = G(z, y)
+    got = onx(z, y)
+    assert got.shape == (3, 3, 128, 128) and float((got - ref).abs().max()) <= TOL
+
+
 def test_onnx_file_carries_the_release_header(tmp_path) -> None:
     out = export_onnx(ROOT / "weights" / "face-x8" / "generator.safetensors", tmp_path / "x8.onnx")
     m = load_onnx(out)

@@ -579,3 +579,26 @@ def test_projected_critic_options_are_checked(colour_folder, tmp_path) -> None:
     out = paint("train", "--data", str(colour_folder), "--critic-arch", "projected", "--critic-norm", "layer",
                 "--resolution", "32", "--run-dir", str(tmp_path / "r"))
     assert out.returncode == 2 and "projected critic has no" in out.stderr and not (tmp_path / "r").exists()
+
+
+def test_skip_layer_excitation_starts_neutral_then_learns(colour_folder, tmp_path) -> None:
+    from srgan_wgan.archs import CondGenerator, CondGeneratorConfig
+
+    cfg = CondGeneratorConfig(num_classes=3, z_dim=8, embed_dim=8, resolution=128, base_channels=32, min_channels=8)
+    torch.manual_seed(0)
+    plain = CondGenerator(cfg)
+    sle = CondGenerator(CondGeneratorConfig(**{**cfg.__dict__, "sle": True}))
+    assert sorted(sle.sle.keys()) == ["128", "64"]  # 4 -> 64 and 8 -> 128
+    missing, unexpected = sle.load_state_dict(plain.state_dict(), strict=False)
+    assert not unexpected and missing and all(k.startswith("sle.") for k in missing)
+    z, y = torch.randn(2, 8), torch.tensor([0, 2])
+    torch.testing.assert_close(sle(z, y), plain(z, y), rtol=0, atol=0)  # a gate of exactly 1 at the start
+    sle(z, y).square().mean().backward()
+    assert sle.sle["64"].conv1.weight.grad.abs().sum() > 0
+    # through a painting run: trained gates move the image away from the plain generator's
+    exp = _experiment(colour_folder, steps=3, sle=True)
+    exp.resolution = 64
+    trainer = exp.build(tmp_path / "run", tensorboard=False)
+    trainer.fit()
+    assert trainer.G.sle["64"].conv1.weight.abs().sum() > 0
+    assert CondGenerator(trainer.G.config).config.sle

@@ -9,6 +9,12 @@ With ``noise=True`` every conv output also gets a per-pixel noise input (StyleGA
 ``N(0, 1)`` map, one channel, scaled per channel by a learned strength that starts at zero — so a generator
 released without noise fine-tunes into one with it unchanged at first, and the noise is where the generator can put
 stochastic detail (brushwork, texture) that the single latent at 4x4 cannot carry.
+
+With ``sle=True`` the generator has FastGAN's skip-layer excitation (Liu et al. 2021, "Towards Faster and
+Stabilized GAN Training for High-fidelity Few-shot Image Synthesis"): the 4x4 and 8x8 maps gate the channels of the
+64x64 and 128x128 maps (a ratio of 16), so the coarse layout reaches the fine layers in one step. The gate is
+``2 sigmoid(.)`` of a branch whose last layer starts at zero: a generator released without it fine-tunes into one
+with it unchanged at first.
 """
 
 from __future__ import annotations
@@ -36,6 +42,8 @@ class CondGeneratorConfig:
     min_channels: int = 32
     noise: bool = False
     """Per-pixel noise inputs after every conv of the up-blocks (strengths learned, zero at the start)."""
+    sle: bool = False
+    """Skip-layer excitation from the ``side / 16`` map into every map of 64 px and more (FastGAN)."""
 
     def validate(self) -> None:
         if self.resolution < 8 or self.resolution & (self.resolution - 1):
@@ -84,6 +92,29 @@ class _ModulatedUpBlock(nn.Module):
         return self._modulate(x, self.mod2, e)
 
 
+class SkipExcitation(nn.Module):
+    """FastGAN's skip-layer excitation: a low-resolution map gates the channels of a high-resolution one.
+
+    ``high * 2 sigmoid(conv1x1(swish(conv4x4(avgpool4(low)))))``; the 1x1 conv starts at zero (gate 1).
+    """
+
+    def __init__(self, low_channels: int, high_channels: int, low_side: int = 4) -> None:
+        super().__init__()
+        self.pool = max(1, low_side // 4)  # static, so that the ONNX graph needs no adaptive pooling
+        self.conv4 = nn.Conv2d(low_channels, high_channels, 4)
+        self.conv1 = nn.Conv2d(high_channels, high_channels, 1)
+        nn.init.zeros_(self.conv1.weight)
+        nn.init.zeros_(self.conv1.bias)
+
+    def forward(self, low: torch.Tensor, high: torch.Tensor) -> torch.Tensor:
+        g = self.conv4(F.avg_pool2d(low, self.pool) if self.pool > 1 else low)
+        return high * (2 * torch.sigmoid(self.conv1(F.silu(g))))
+
+
+SLE_RATIO = 16
+"""Skip-layer excitation joins maps ``SLE_RATIO`` times apart in side (FastGAN: 8 -> 128, 16 -> 256)."""
+
+
 class CondGenerator(nn.Module):
     """Class-conditional generator ``G(z, y)`` producing images in ``[-1, 1]``.
 
@@ -94,8 +125,9 @@ class CondGenerator(nn.Module):
         - output: ``(B, out_channels, resolution, resolution)``
     """
 
-    optional_state_prefixes: tuple[str, ...] = ("noise_strength.",)
-    """Noise strengths are absent from generators released without noise: they start at zero when fine-tuning."""
+    optional_state_prefixes: tuple[str, ...] = ("noise_strength.", "sle.")
+    """Noise strengths and excitation gates are absent from generators released without them: they start neutral
+    when fine-tuning."""
 
     def __init__(self, config: CondGeneratorConfig | None = None, **kwargs: object) -> None:
         super().__init__()
@@ -118,6 +150,9 @@ class CondGenerator(nn.Module):
         if self.noise_strength is not None:  # read by the engine's optimiser groups (``param_groups``)
             self.noise_strength.lr_multiplier = NOISE_LR_MULTIPLIER
         self.to_rgb = nn.Conv2d(ch, config.out_channels, 3, padding=1)
+        widths = {4: config.base_channels} | {8 * 2**k: b.conv2.out_channels for k, b in enumerate(blocks)}
+        self.sle = nn.ModuleDict({str(r): SkipExcitation(widths[r // SLE_RATIO], widths[r], r // SLE_RATIO)
+                                  for r in widths if r // SLE_RATIO in widths}) if config.sle else None
 
     @property
     def z_dim(self) -> int:
@@ -150,8 +185,13 @@ class CondGenerator(nn.Module):
                 raise ValueError(f"expected {len(self.noise_strength)} noise maps, got {len(noise)}")
             scaled = [s.view(1, -1, 1, 1) * m.to(device=z.device, dtype=h.dtype)
                       for s, m in zip(self.noise_strength, noise)]
+        maps = {4: h}
         for k, block in enumerate(self.blocks):
             h = block(h, e, (scaled[2 * k], scaled[2 * k + 1]) if scaled else None)
+            side = 8 * 2**k  # static (an ONNX trace reads shapes as tensors)
+            if self.sle is not None and str(side) in self.sle:
+                h = self.sle[str(side)](maps[side // SLE_RATIO], h)
+            maps[side] = h
         return torch.tanh(self.to_rgb(h))
 
     def config_dict(self) -> dict[str, object]:

@@ -55,6 +55,8 @@ class PaintExperiment:
     """Minibatch standard deviation in the critic, with this group size (0 = off; see :class:`CriticConfig`)."""
     noise: bool = False
     """Per-pixel noise inputs in the generator (StyleGAN; see :class:`CondGeneratorConfig`)."""
+    sle: bool = False
+    """FastGAN's skip-layer excitation in the generator (see :class:`CondGeneratorConfig`)."""
     mbstd_by_style: bool = False
     """Batches of same-style groups of ``mbstd_group`` paintings, so the critic's minibatch stddev compares the
     spread within a style (intra-style mode collapse), not across the styles of a mixed group."""
@@ -119,6 +121,7 @@ class PaintExperiment:
         return CondGeneratorConfig(
             num_classes=num_classes, z_dim=self.z_dim, embed_dim=self.embed_dim, resolution=self.resolution,
             out_channels=3, base_channels=self.base_channels * 4, min_channels=self.base_channels, noise=self.noise,
+            sle=self.sle,
         )
 
     def critic_config(self, num_classes: int) -> CriticConfig | ProjectedCriticConfig:
@@ -270,5 +273,6 @@ def finetune_paint_experiment(source: str | Path, data: str, steps: int, crop_sc
                            init_from=str(g_file.parent), aux_backbone=aux_backbone,
                            mbstd_group=critic.get("mbstd_group", 0) if mbstd_group is None else mbstd_group,
                            noise=bool(cfg.get("noise", False)) if noise is None else noise,
+                           sle=bool(cfg.get("sle", False)),
                            mbstd_by_style=mbstd_by_style, aux_class_weight=aux_class_weight,
                            mode_seeking_weight=mode_seeking_weight, train=train)
