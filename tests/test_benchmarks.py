@@ -59,3 +59,11 @@ def test_large_photo_memory_benchmark_smoke() -> None:
     out = run([48], ["lanczos", "compact-untrained"], 4, ".png")
     assert [r["background"] for r in out["rows"]] == ["lanczos", "compact-untrained"]
     assert all(r["output_px"] == 192 and r["seconds"] > 0 and 0.05 < r["peak_rss_gib"] < 8 for r in out["rows"])
+
+
+@pytest.mark.shared
+def test_critic_speed_benchmark_smoke(shared_dir) -> None:
+    from benchmarks.critic_speed import critics, time_step
+
+    D = critics(32, 3)["projected alexnet"]
+    assert time_step(D, 32, True, repeat=1, batch=2, classes=3) > 0
