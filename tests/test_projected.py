@@ -12,6 +12,14 @@ from srgan_wgan.errors import ConfigError
 pytestmark = pytest.mark.shared  # the genuine ImageNet backbones live in ../shared
 
 
+def _perturb(D: ProjectedCritic) -> ProjectedCritic:
+    """Move the zero-initialised output layers and class embeddings off zero (as training does)."""
+    with torch.no_grad():
+        for p in D.parameters():
+            p.add_(torch.randn_like(p) * 0.1)
+    return D
+
+
 @pytest.mark.parametrize("backbone,res,sides", [("vgg16", 64, [32, 16, 8]), ("alexnet", 128, [31, 15, 7])])
 def test_scores_heads_and_frozen_backbone(shared_dir, backbone, res, sides) -> None:
     torch.manual_seed(0)
@@ -20,6 +28,8 @@ def test_scores_heads_and_frozen_backbone(shared_dir, backbone, res, sides) -> N
     x = torch.rand(4, 3, res, res) * 2 - 1
     y = torch.tensor([0, 1, 2, 0])
     assert [f.shape[-1] for f in D.project(x)] == sides
+    assert torch.equal(D(x, y), torch.zeros(4))  # zero-initialised outputs: the penalty starts at 1
+    _perturb(D)
     score = D(x, y)
     assert score.shape == (4,) and torch.isfinite(score).all()
     assert not torch.equal(D(x, torch.tensor([1, 2, 0, 1])), score)  # the class enters the score
@@ -36,7 +46,7 @@ def test_rebuilt_from_its_file_and_seeded(shared_dir, tmp_path) -> None:
 
     cfg = ProjectedCriticConfig(resolution=64, num_classes=2, mix_channels=8, head_channels=8)
     torch.manual_seed(0)
-    D = ProjectedCritic(cfg)
+    D = _perturb(ProjectedCritic(cfg))
     assert torch.equal(ProjectedCritic(cfg).ccm1, D.ccm1)  # the projections follow projection_seed
     assert not torch.equal(ProjectedCritic(ProjectedCriticConfig(**{**cfg.__dict__, "projection_seed": 1})).ccm1,
                            D.ccm1)
@@ -52,8 +62,8 @@ def test_gradient_penalty_flows_through_the_frozen_backbone(shared_dir) -> None:
     from srgan_wgan.losses.penalties import gradient_penalty
 
     torch.manual_seed(0)
-    D = ProjectedCritic(ProjectedCriticConfig(resolution=64, backbone="alexnet", cond="none", mix_channels=8,
-                                              head_channels=8))
+    D = _perturb(ProjectedCritic(ProjectedCriticConfig(resolution=64, backbone="alexnet", cond="none",
+                                                       mix_channels=8, head_channels=8)))
     real, fake = torch.rand(3, 3, 64, 64) * 2 - 1, torch.rand(3, 3, 64, 64) * 2 - 1
     gp = gradient_penalty(lambda x: D(x), real, fake)
     gp.backward()
