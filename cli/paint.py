@@ -91,9 +91,11 @@ NoiseOpt = Annotated[bool | None, typer.Option(
          "give it a source of varied texture and detail beside the latent (default: off for paint train; as in the "
          "source generator for paint finetune, which can add them).")]
 
-SleOpt = Annotated[bool, typer.Option(
+SleOpt = Annotated[bool | None, typer.Option(
+    "--sle/--no-sle", show_default=False,
     help="Skip-layer excitation in the generator (FastGAN): the 4x4 and 8x8 maps gate the channels of the 64 and "
-         "128 px maps, so the layout reaches the fine layers directly.")]
+         "128 px maps, so the layout reaches the fine layers directly (64 px or more; default: off for paint train, "
+         "as in the source generator for paint finetune, which can add it: its gates start at 1).")]
 
 app = typer.Typer(
     name="paint",
@@ -138,7 +140,7 @@ def train(
     mbstd_group: MbstdOpt = None,
     mbstd_by_style: MbstdByStyleOpt = False,
     noise: NoiseOpt = None,
-    sle: SleOpt = False,
+    sle: SleOpt = None,
     lr_g: Annotated[float | None, typer.Option(help="Generator learning rate (default 1e-4).")] = None,
     lr_d: Annotated[float | None, typer.Option(help="Critic learning rate (default 1e-4).")] = None,
     unconditional: Annotated[bool, typer.Option(
@@ -165,7 +167,7 @@ def train(
     exp = PaintExperiment(data=str(data), resolution=resolution, critic_norm=critic_norm, base_channels=base_channels,
                           critic_channels=critic_channels, critic_max_channels=critic_max_channels,
                           unconditional=unconditional, crop_scale=crop_scale, holdout=holdout,
-                          aux_backbone=aux_backbone, mbstd_group=mbstd_group or 0, noise=bool(noise), sle=sle,
+                          aux_backbone=aux_backbone, mbstd_group=mbstd_group or 0, noise=bool(noise), sle=bool(sle),
                           mbstd_by_style=mbstd_by_style, aux_class_weight=aux_class_weight,
                           mode_seeking_weight=mode_seeking, critic_arch=critic_arch, critic_backbone=critic_backbone,
                           train=cfg)
@@ -288,6 +290,7 @@ def finetune(
     mbstd_group: MbstdOpt = None,
     mbstd_by_style: MbstdByStyleOpt = False,
     noise: NoiseOpt = None,
+    sle: SleOpt = None,
     n_critic: NCriticOpt = 5,
     lr_g: Annotated[float, typer.Option(help="Generator learning rate.")] = 5e-5,
     lr_d: Annotated[float, typer.Option(help="Critic learning rate.")] = 5e-5,
@@ -303,7 +306,7 @@ def finetune(
     exp = finetune_paint_experiment(source, str(data), steps, batch_size=batch_size, amp=amp, device=device,
                                     seed=seed, sample_every=sample_every, checkpoint_every=checkpoint_every,
                                     diffaug=diffaug, crop_scale=crop_scale, aux_class_weight=aux_class_weight,
-                                    aux_backbone=aux_backbone, mbstd_group=mbstd_group, noise=noise,
+                                    aux_backbone=aux_backbone, mbstd_group=mbstd_group, noise=noise, sle=sle,
                                     mbstd_by_style=mbstd_by_style, mode_seeking_weight=mode_seeking, n_critic=n_critic,
                                     lr_g=lr_g, lr_d=lr_d)
     classes = exp.validate()

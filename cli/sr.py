@@ -363,11 +363,19 @@ def upscale(
     from rich.markup import escape
 
     from srgan_wgan.data.folders import IMAGE_EXTENSIONS, scan_images
-    from srgan_wgan.apps.face_sr.inference import FaceUpscaler
+    from srgan_wgan.apps.face_sr.inference import FaceUpscaler, UpscaleReport, upscale_photo
     from srgan_wgan.io.images import read_image, write_image
 
     setup_logging(verbose)
-    if scale is None and model is None:
+    if faces is not None and faces != "off":
+        if model is not None and model != faces:
+            raise UserError(f"--faces {faces} and --model {model} name two face models: give one")
+        model = faces
+    if faces == "off" and aligned:
+        raise UserError("--faces off is for photos; --aligned inputs are faces that go through the face model")
+    if faces == "off" and model is not None:
+        raise UserError("--faces off uses no face model: drop --model")
+    if scale is None and model is None and faces != "off":
         scale = 4
     files: list[tuple[Path, Path | None]] = []  # (input, folder root if it came from a folder)
     for item in inputs:
@@ -383,12 +391,6 @@ def upscale(
     single = len(files) == 1 and files[0][1] is None
     if output is not None and not single and output.suffix.lower() in IMAGE_EXTENSIONS and not output.is_dir():
         raise UserError(f"-o {output}: several inputs need an output folder, not a file")
-    if faces is not None and faces != "off":
-        if model is not None and model != faces:
-            raise UserError(f"--faces {faces} and --model {model} name two face models: give one")
-        model = faces
-    if faces == "off" and aligned:
-        raise UserError("--faces off is for photos; --aligned inputs are faces that go through the face model")
     bg = None
     if background != "lanczos":
         if aligned:
@@ -396,14 +398,16 @@ def upscale(
         from srgan_wgan.apps.photo_sr import PhotoUpscaler
 
         bg = PhotoUpscaler(background, device=device, fp32=fp32)
-    up = FaceUpscaler(model=model, scale=scale, device=device, fp32=fp32, tile=tile, backend=backend, background=bg)
+    up = None if faces == "off" else FaceUpscaler(model=model, scale=scale, device=device, fp32=fp32, tile=tile,
+                                                    backend=backend, background=bg)
+    out_scale = up.scale if up is not None else scale or (bg.scale if bg is not None else 4)
     failed = 0
     reports: list[dict[str, object]] = []
     for path, root in files:
         if single and output is not None and not output.is_dir():
             dst = output
         else:
-            name = f"{path.stem}_x{up.scale}{path.suffix}"
+            name = f"{path.stem}_x{out_scale}{path.suffix}"
             if output is None:
                 dst = path.with_name(name)
             else:
@@ -412,7 +416,11 @@ def upscale(
                 dst.parent.mkdir(parents=True, exist_ok=True)
         try:
             image = read_image(path, max_pixels=max_pixels)
-            result, report = up.upscale(image, aligned=aligned, integer=True, faces=faces != "off")
+            if up is None:  # --faces off: the background alone, no face model loaded
+                result = upscale_photo(image, out_scale, bg, integer=True)
+                report = UpscaleReport(scale=out_scale, model=background, faces_off=True)
+            else:
+                result, report = up.upscale(image, aligned=aligned, integer=True)
             write_image(dst, result, force=force)
         except UserError as exc:
             failed += 1

@@ -83,3 +83,26 @@ def test_paste_back_is_seamless_and_in_place(detector, astronaut) -> None:
     out2 = paste_face(big, np.full_like(crop, 0.5), m, scale=2.0)
     assert np.abs(out2[2 * cy, 2 * cx] - 0.5).max() < 1e-3
     assert np.array_equal(out2[:80, :80], big[:80, :80])
+
+
+@pytest.mark.parametrize("dtype", [np.uint8, np.uint16])
+def test_paste_into_an_integer_canvas_matches_the_float_paste(detector, astronaut, dtype) -> None:
+    top = np.iinfo(dtype).max
+    img = astronaut.astype(np.float32) / 255
+    face = detector.detect(astronaut)[0]
+    m = align_matrix(face.landmarks, 256)
+    patch = np.full((256, 256, 3), 0.25, np.float32)
+    canvas = np.round(img * top).astype(dtype)
+    before = canvas.copy()
+    copy = paste_face(canvas, patch, m)
+    assert copy.dtype == dtype and np.array_equal(canvas, before)  # not in place: the input is untouched
+    ref = paste_face(canvas.astype(np.float32) / top, patch, m)
+    assert np.abs(copy.astype(np.float64) / top - ref).max() <= 0.5 / top + 1e-6  # only the rounding differs
+    assert np.array_equal(copy[:40, :40], before[:40, :40])
+    same = paste_face(canvas, patch, m, inplace=True)
+    assert same is canvas and np.array_equal(canvas, copy)
+    # a face cut by the border: only the part inside is blended, nothing wraps around
+    edge = face.landmarks - face.landmarks.min(0) - 30
+    cut = paste_face(before.copy(), patch, align_matrix(edge, 256), inplace=True)
+    assert cut.shape == before.shape and np.abs(cut[:10, :10].astype(float) - 0.25 * top).max() < 0.02 * top
+    assert np.array_equal(cut[-40:, -40:], before[-40:, -40:])

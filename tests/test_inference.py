@@ -199,10 +199,19 @@ def test_grey_16_bit_and_rgba_photos_keep_their_mode_and_depth(model_path, tmp_p
         out, report = up.upscale(image)
         assert report.faces_enhanced == 1, name
         write_image(tmp_path / f"out_{name}", out)
+        # the integer canvas (what sr upscale uses) gives the same file within a grey level of the depth
+        deep, _ = up.upscale(image, integer=True)
+        assert deep.rgb.dtype == (np.uint16 if name == "g16.png" else np.uint8)
+        assert deep.alpha is None if name == "g16.png" else deep.alpha.dtype == np.uint8
+        write_image(tmp_path / f"int_{name}", deep)
     g = cv2.imread(str(tmp_path / "out_g16.png"), cv2.IMREAD_UNCHANGED)
     assert g.dtype == np.uint16 and g.shape == (512, 512)  # grey and 16-bit, face restored
+    gi = cv2.imread(str(tmp_path / "int_g16.png"), cv2.IMREAD_UNCHANGED)
+    assert gi.dtype == np.uint16 and np.abs(gi.astype(int) - g.astype(int)).max() <= 2
     a = Image.open(tmp_path / "out_a.png")
     assert a.mode == "RGBA" and a.size == (512, 512) and abs(np.asarray(a)[..., 3].mean() - 200) < 1
+    ai = np.asarray(Image.open(tmp_path / "int_a.png"))
+    assert ai.shape == (512, 512, 4) and np.abs(ai.astype(int) - np.asarray(a).astype(int)).max() <= 1
 
 
 def test_a_restoration_model_restores_at_its_working_size_and_blends_larger_faces(tmp_path) -> None:
@@ -286,8 +295,8 @@ def test_faces_off_gives_the_background_alone_and_integer_results_match_float(mo
 
     small = np.asarray(Image.fromarray(skimage_data.astronaut()).resize((128, 128), Image.Resampling.LANCZOS))
     Image.fromarray(small).save(tmp_path / "a.png")
-    out = cli(str(tmp_path / "a.png"), "-o", str(tmp_path / "off.png"), "--faces", "off", "--model", str(model_path),
-              "--device", "cpu", "--report", str(tmp_path / "r.json"))
+    out = cli(str(tmp_path / "a.png"), "-o", str(tmp_path / "off.png"), "--faces", "off", "--device", "cpu",
+              "--report", str(tmp_path / "r.json"))  # no face model is loaded
     assert out.returncode == 0, out.stderr
     assert "faces off: background only" in out.stdout + out.stderr
     rep = json.loads((tmp_path / "r.json").read_text())["files"][0]
@@ -304,6 +313,10 @@ def test_faces_off_gives_the_background_alone_and_integer_results_match_float(mo
     assert both.returncode == 2 and "two face models" in both.stderr
     aligned = cli(str(tmp_path / "a.png"), "--faces", "off", "--aligned")
     assert aligned.returncode == 2 and "--faces off is for photos" in aligned.stderr
+    with_model = cli(str(tmp_path / "a.png"), "--faces", "off", "--model", str(model_path))
+    assert with_model.returncode == 2 and "drop --model" in with_model.stderr
+    x2 = cli(str(tmp_path / "a.png"), "-o", str(tmp_path / "x2.png"), "--faces", "off", "--scale", "2")
+    assert x2.returncode == 0 and Image.open(tmp_path / "x2.png").size == (256, 256)
 
 
 def test_one_pixel_image_and_missing_output_folder(model_path, tmp_path) -> None:

@@ -551,8 +551,8 @@ def test_projected_critic_trains_exports_and_loads_alone(colour_folder, tmp_path
     trainer = exp.build(tmp_path / "run", tensorboard=False)
     assert isinstance(trainer.D, ProjectedCritic) and trainer.D.config.num_classes == 3
     trained = {id(p) for g in trainer.opt_d.param_groups for p in g["params"]}
-    assert trained == {id(p) for p in trainer.D.parameters()} and not any(
-        p.requires_grad for p in trainer.D.features.buffers())  # the backbone is no parameter at all
+    assert trained == {id(p) for p in trainer.D.parameters()} and not list(trainer.D.features.parameters())
+    assert len(list(trainer.D.features.buffers())) > 0  # the backbone is frozen into buffers, not trained
     trainer.fit()
     rows = [json.loads(line) for line in (tmp_path / "run" / "metrics.jsonl").read_text().splitlines()]
     assert len(rows) == 4 and all(np.isfinite(r["critic/penalty"]) and r["critic/penalty"] > 0 for r in rows)
@@ -560,6 +560,11 @@ def test_projected_critic_trains_exports_and_loads_alone(colour_folder, tmp_path
     D = load_pretrained(release / "critic.safetensors")
     x, y = torch.rand(2, 3, 32, 32) * 2 - 1, torch.tensor([0, 2])
     assert type(D).__name__ == "ProjectedCritic"
+    from safetensors.torch import load_file
+
+    stored = load_file(str(release / "critic.safetensors"))
+    assert stored["ccm0"].dtype == torch.float32 and stored["heads.0.fc.weight"].dtype == torch.float16
+    assert torch.equal(D.ccm0, trainer.D.ccm0.float()) and torch.equal(D.csm1, trainer.D.csm1.float())
     torch.testing.assert_close(D(x, y), trainer.D.float()(x, y), rtol=1e-2, atol=1e-2)  # fp16 release weights
     out = paint("export", "--run-dir", str(tmp_path / "run"), "--out", str(tmp_path / "cli"))
     assert out.returncode == 0, out.stderr
@@ -573,7 +578,8 @@ def test_projected_critic_trains_exports_and_loads_alone(colour_folder, tmp_path
 
 def test_projected_critic_options_are_checked(colour_folder, tmp_path) -> None:
     for overrides, msg in [({"critic_arch": "transformer"}, "unknown critic"),
-                           ({"critic_arch": "projected", "mbstd_group": 4}, "projected critic has no")]:
+                           ({"critic_arch": "projected", "mbstd_group": 4}, "projected critic has no"),
+                           ({"sle": True}, "64 px or more")]:  # _experiment is 16 px
         with pytest.raises(ConfigError, match=msg):
             _experiment(colour_folder, **overrides).validate()
     out = paint("train", "--data", str(colour_folder), "--critic-arch", "projected", "--critic-norm", "layer",

@@ -246,6 +246,8 @@ def test_photo_finetune_experiment_keeps_the_releases_network_and_refuses_bad_so
     few = run_cli("sr", "finetune", "--from", release, "--data", photo_folder, "--run-dir", tmp_path / "ft3",
                   "--device", "cpu")
     assert few.returncode == 2 and "too few photos" in few.stderr
+    with pytest.raises(UserError, match="not a photo SR release"):  # a face SRResNet release is refused
+        photo_finetune_experiment(Path(__file__).parents[1] / "weights" / "face-x4-fidelity", str(mine), 4)
 
 
 @pytest.mark.shared

@@ -19,7 +19,7 @@ def _box_up(x: np.ndarray, scale: int = 2) -> np.ndarray:
     return y.repeat(scale, 0).repeat(scale, 1).astype(np.float32)
 
 
-@pytest.mark.parametrize("shape", [(37, 53), (64, 20), (20, 64), (17, 17)])
+@pytest.mark.parametrize("shape", [(37, 53), (64, 20), (20, 64), (17, 17), (12, 40), (40, 12)])
 def test_streamed_tiles_equal_the_whole_image(shape) -> None:
     rgb = np.random.default_rng(1).random((*shape, 3), dtype=np.float32)
     whole = _box_up(rgb)

@@ -50,6 +50,9 @@ class CondGeneratorConfig:
             raise ConfigError(f"generator resolution must be a power of two >= 8, got {self.resolution}")
         if self.num_classes < 1:
             raise ConfigError("a class-conditional generator needs num_classes >= 1")
+        if self.sle and self.resolution < 4 * SLE_RATIO:
+            raise ConfigError(f"skip-layer excitation joins maps {SLE_RATIO}x apart: it needs a resolution of "
+                              f"{4 * SLE_RATIO} px or more, got {self.resolution}")
 
 
 NOISE_LR_MULTIPLIER = 10.0

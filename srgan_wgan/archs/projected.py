@@ -112,6 +112,8 @@ class ProjectedCritic(nn.Module):
     """
 
     optional_state_prefixes: tuple[str, ...] = ()
+    full_precision_prefixes: tuple[str, ...] = ("ccm", "csm")
+    """The fixed projections stay fp32 in fp16 release files (:func:`~srgan_wgan.io.weights.save_pretrained`)."""
 
     def __init__(self, config: ProjectedCriticConfig | None = None, **kwargs: object) -> None:
         super().__init__()

@@ -48,7 +48,9 @@ def save_pretrained(
     """Write ``model``'s tensors and config to ``path`` (``.safetensors``) atomically, plus a JSON sidecar.
 
     ``dtype`` (e.g. ``torch.float16``) stores floating-point tensors in that type to halve the file; loading casts
-    them back to the model's fp32 parameters.
+    them back to the model's fp32 parameters. Tensors whose names start with one of the model's
+    ``full_precision_prefixes`` (e.g. a critic's fixed random projections, which training never corrects) are kept
+    in their own type.
     """
     path = Path(path)
     if dtype is not None:
@@ -60,8 +62,9 @@ def save_pretrained(
         "version": __version__,
         "extra": json.dumps(extra or {}, sort_keys=True),
     }
-    tensors = {k: v.detach().to("cpu", dtype if dtype is not None and v.is_floating_point() else v.dtype)
-               .contiguous().clone() for k, v in model.state_dict().items()}
+    keep = tuple(getattr(model, "full_precision_prefixes", ()))
+    tensors = {k: v.detach().to("cpu", dtype if dtype is not None and v.is_floating_point() and not k.startswith(keep)
+                                else v.dtype).contiguous().clone() for k, v in model.state_dict().items()}
     with atomic_write(path) as tmp:
         save_file(tensors, str(tmp), metadata=meta)
     sidecar = {k: (json.loads(v) if k in ("config", "extra") else v) for k, v in meta.items()}

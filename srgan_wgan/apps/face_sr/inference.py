@@ -276,10 +276,11 @@ class FaceUpscaler:
         ``faces=False``: a photo gets the background alone, with no face detection (``sr upscale --faces off``).
 
         ``integer``: the result's ``rgb`` and ``alpha`` come in the image's own depth (``uint8`` / ``uint16``)
-        instead of float32. A photo's canvas is then built and pasted into in that depth, so an 8k photo at x4
-        needs the output image, not four float copies of it (``sr upscale`` does this)."""
+        instead of float32. A photo's canvas is then asked of ``background`` in that depth (a fourth argument) and
+        the faces are pasted into it in place, so an 8k photo at x4 needs the output image, not four float copies of
+        it (``sr upscale`` does this); later faces then see earlier ones in the canvas. ``aligned`` results are
+        quantised at the end."""
         rgb = image.rgb
-        h, w = rgb.shape[:2]
         s = self.scale
         report = UpscaleReport(aligned=aligned, scale=s, model=str(self.path), faces_off=not faces and not aligned)
         if aligned:
@@ -290,27 +291,58 @@ class FaceUpscaler:
                 crop = _resize_float(rgb, (work, work))
                 restored = _colour_true(self.enhance(crop), crop)
                 out = blend_bands(restored, upscale_background(rgb, s, image.bit_depth))
-        else:
-            dtype = (np.uint16 if image.bit_depth == 16 else np.uint8) if integer else np.float32
-            out = self.background(rgb, s, image.bit_depth, dtype)  # faces are pasted into it in place
-            for face in self.detect_faces(rgb) if faces else []:
-                fa = FaceAction(face, "skipped")
-                report.faces.append(fa)
-                residual = landmark_residual(face.landmarks, align_matrix(face.landmarks, 1), 1)
-                if fa.face_px < MIN_FACE_PX:
-                    fa.reason = f"too small: {fa.face_px} px"
-                elif not np.isfinite(residual) or residual > MAX_LANDMARK_RESIDUAL:
-                    fa.reason = f"landmark fit failed: residual {residual:.2f}"
-                else:
-                    patch, m, fa.action = self.restore_face(rgb, face, out)
-                    paste_face(out, patch, m, scale=s, inplace=True)
-                log.debug("face %s: %s", face.box, fa.action if not fa.reason else f"skipped ({fa.reason})")
-        alpha = None if image.alpha is None else _resize_float(image.alpha[..., None], (w * s, h * s))[..., 0]
-        if out.dtype.kind == "f":
-            out = np.clip(out, 0, 1)
-        elif alpha is not None:
-            alpha = quantise(alpha, out.dtype, inplace=True)
-        return ImageData(out, alpha, image.bit_depth, image.grayscale, image.icc_profile), report
+            return finish_upscale(np.clip(out, 0, 1), image, s, integer), report
+        out = background = background_canvas(self.background, image, s, integer)
+        for face in self.detect_faces(rgb) if faces else []:
+            fa = FaceAction(face, "skipped")
+            report.faces.append(fa)
+            residual = landmark_residual(face.landmarks, align_matrix(face.landmarks, 1), 1)
+            if fa.face_px < MIN_FACE_PX:
+                fa.reason = f"too small: {fa.face_px} px"
+            elif not np.isfinite(residual) or residual > MAX_LANDMARK_RESIDUAL:
+                fa.reason = f"landmark fit failed: residual {residual:.2f}"
+            else:
+                patch, m, fa.action = self.restore_face(rgb, face, background)
+                out = paste_face(out, patch, m, scale=s, inplace=integer)  # a float canvas: a new array, as before
+            log.debug("face %s: %s", face.box, fa.action if not fa.reason else f"skipped ({fa.reason})")
+        return finish_upscale(out, image, s, integer), report
+
+
+def native_dtype(image: ImageData) -> Any:
+    """The integer type of an image's depth: ``uint16`` for 16-bit, else ``uint8``."""
+    return np.uint16 if image.bit_depth == 16 else np.uint8
+
+
+def background_canvas(fn: Callable[..., np.ndarray], image: ImageData, scale: int, integer: bool) -> np.ndarray:
+    """The upscaled photo under the faces: ``fn(rgb, scale, bit_depth)`` (float in ``[0, 1]``), or with
+    ``integer`` ``fn(rgb, scale, bit_depth, dtype)`` in the image's own integer type; copied when read-only."""
+    out = fn(image.rgb, scale, image.bit_depth, native_dtype(image)) if integer else fn(image.rgb, scale,
+                                                                                        image.bit_depth)
+    return out if out.flags.writeable else np.array(out)
+
+
+def finish_upscale(out: np.ndarray, image: ImageData, scale: int, integer: bool) -> ImageData:
+    """The result of upscaling ``image`` to ``out``: its alpha upscaled alone (Lanczos; in strips in the integer
+    type with ``integer``), ``out`` clipped or quantised, mode, depth and ICC profile kept."""
+    alpha = None
+    h, w = image.rgb.shape[:2]
+    if integer:
+        dtype = native_dtype(image)
+        out = quantise(out, dtype) if out.dtype.kind == "f" else out
+        if image.alpha is not None:
+            alpha = upscale_background(image.alpha[..., None], scale, image.bit_depth, dtype)[..., 0]
+    else:
+        out = np.clip(out, 0, 1)
+        if image.alpha is not None:
+            alpha = _resize_float(image.alpha[..., None], (w * scale, h * scale))[..., 0]
+    return ImageData(out, alpha, image.bit_depth, image.grayscale, image.icc_profile)
+
+
+def upscale_photo(image: ImageData, scale: int, background: Callable[..., np.ndarray] | None = None,
+                  integer: bool = False) -> ImageData:
+    """``image`` upscaled by ``background`` alone (default Lanczos), no face model: ``sr upscale --faces off``."""
+    return finish_upscale(background_canvas(background or upscale_background, image, scale, integer), image, scale,
+                          integer)
 
 
 def _colour_true(out: np.ndarray, ref: np.ndarray) -> np.ndarray:
@@ -354,8 +386,8 @@ def upscale_background(rgb: np.ndarray, scale: int, bit_depth: int = 8, dtype: A
     out = np.empty((size[1], size[0], rgb.shape[2]), dtype)
     if bit_depth == 16:
         planes = [Image.fromarray(rgb[..., c].astype(np.float32), "F") for c in range(rgb.shape[2])]
-    else:
-        planes = [Image.fromarray(quantise(rgb, np.uint8))]
+    else:  # RGB, or one channel (an alpha plane) as mode L
+        planes = [Image.fromarray(quantise(rgb if rgb.shape[2] == 3 else rgb[..., 0], np.uint8))]
     wide = [p.resize((size[0], h), Image.Resampling.LANCZOS) for p in planes]  # the horizontal pass
     step = 128  # input rows per strip; every strip is this tall (the last one starts earlier), as in one pass
     for y0 in range(0, h, step):
@@ -367,7 +399,8 @@ def upscale_background(rgb: np.ndarray, scale: int, bit_depth: int = 8, dtype: A
         if bit_depth == 16:
             out[rows] = quantise(np.stack(strip, -1), dtype, inplace=True)
         else:
-            out[rows] = strip[0] if out.dtype == np.uint8 else quantise(strip[0] / np.float32(255), dtype)
+            eight = strip[0].reshape(out[rows].shape)
+            out[rows] = eight if out.dtype == np.uint8 else quantise(eight / np.float32(255), dtype)
     return out
 
 

@@ -254,10 +254,12 @@ def load_release_for_finetune(source: str | Path, G: torch.nn.Module, D: torch.n
 def finetune_paint_experiment(source: str | Path, data: str, steps: int, crop_scale: float = 1.0,
                               aux_backbone: str = "none", mbstd_group: int | None = None, noise: bool | None = None,
                               mbstd_by_style: bool = False, aux_class_weight: float = 0.0,
-                              mode_seeking_weight: float = 0.0, **train_overrides: Any) -> PaintExperiment:
+                              mode_seeking_weight: float = 0.0, sle: bool | None = None,
+                              **train_overrides: Any) -> PaintExperiment:
     """A :class:`PaintExperiment` with the source model's architecture, for ``paint finetune``; keyword arguments
-    other than ``crop_scale``, ``aux_backbone``, ``mbstd_group`` (None: the source critic's), ``noise`` (None: the
-    source generator's), ``mbstd_by_style`` and the two painting terms are :class:`GANTrainConfig` fields."""
+    other than ``crop_scale``, ``aux_backbone``, ``mbstd_group`` (None: the source critic's), ``noise`` and ``sle``
+    (None: the source generator's), ``mbstd_by_style`` and the two painting terms are :class:`GANTrainConfig`
+    fields."""
     release = _read_paint_release(source, "painting generator")
     g_file, cfg, critic = release.g_file, release.config, release.critic_config
     if release.extra.get("unconditional"):
@@ -273,6 +275,6 @@ def finetune_paint_experiment(source: str | Path, data: str, steps: int, crop_sc
                            init_from=str(g_file.parent), aux_backbone=aux_backbone,
                            mbstd_group=critic.get("mbstd_group", 0) if mbstd_group is None else mbstd_group,
                            noise=bool(cfg.get("noise", False)) if noise is None else noise,
-                           sle=bool(cfg.get("sle", False)),
+                           sle=bool(cfg.get("sle", False)) if sle is None else sle,
                            mbstd_by_style=mbstd_by_style, aux_class_weight=aux_class_weight,
                            mode_seeking_weight=mode_seeking_weight, train=train)

@@ -136,6 +136,9 @@ def photo_finetune_experiment(source: str | Path, data: str, steps: int, stage: 
         raise UserError(f"{source}: holds a {arch}, not a photo SR generator")
     release = read_release(source, arch, "photo SR generator")
     cfg, extra, ccfg = release.config, release.extra, release.critic_config
+    if extra.get("task") != TASK:
+        raise UserError(f"{release.g_file}: is not a photo SR release (task {extra.get('task')!r}); fine-tune face "
+                        "models with their own name or folder")
     stage = stage or extra.get("stage", "gan")
     gan = stage == "gan"
     fields: dict[str, Any] = {"batch_size": 16, "n_critic": 1 if gan else 0, "adv_weight": 0.005, "lr_g": 5e-5,

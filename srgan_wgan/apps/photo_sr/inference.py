@@ -29,8 +29,8 @@ PHOTO_ARCHS: tuple[str, ...] = ("CompactSR", "SRResNet")
 def resolve_photo_model(model: str | os.PathLike[str]) -> Path:
     """A shipped photo model name or a release path -> its generator file (one-line errors)."""
     if str(model) in ("photo-x4", "photo-x4-fidelity") and str(model) not in PHOTO_MODELS:
-        raise UserError(f"{model} is not shipped yet: use --background lanczos, or a photo SR release path "
-                        "(sr train --task photo)")
+        raise UserError(f"{model} is not shipped yet: give the folder of a photo SR release (sr train --task photo), "
+                        "or for sr upscale --background lanczos")
     return resolve_weights(model, tuple(PHOTO_MODELS))
 
 
