@@ -363,7 +363,8 @@ def upscale(
     from rich.markup import escape
 
     from srgan_wgan.data.folders import IMAGE_EXTENSIONS, scan_images
-    from srgan_wgan.apps.face_sr.inference import FaceUpscaler, UpscaleReport, upscale_photo
+    from srgan_wgan.apps.face_sr.inference import FaceUpscaler, UpscaleReport
+    from srgan_wgan.inference.background import upscale_photo
     from srgan_wgan.io.images import read_image, write_image
 
     setup_logging(verbose)

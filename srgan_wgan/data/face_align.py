@@ -17,6 +17,8 @@ from typing import Any
 import cv2
 import numpy as np
 
+from srgan_wgan.io.images import quantise, to_float
+
 __all__ = ["FACE_TEMPLATE", "Face", "FaceDetector", "align_matrix", "warp_face", "paste_face", "feather_mask",
            "canvas_matrix", "landmark_residual"]
 
@@ -175,7 +177,6 @@ def paste_face(canvas: np.ndarray, face: np.ndarray, matrix: np.ndarray, scale: 
     back = cv2.warpAffine(face, roi, size, flags=cv2.INTER_CUBIC, borderMode=cv2.BORDER_REPLICATE)
     alpha = cv2.warpAffine(mask.astype(np.float32), roi, size, flags=cv2.INTER_LINEAR,
                            borderMode=cv2.BORDER_CONSTANT)[..., None]
-    top = float(np.iinfo(out.dtype).max) if out.dtype.kind in "ui" else 1.0
-    blend = out[y0:y1, x0:x1].astype(np.float32) / top * (1 - alpha) + back * alpha
-    out[y0:y1, x0:x1] = (np.clip(blend, 0, 1) * top + 0.5).astype(out.dtype) if top != 1.0 else blend
+    blend = to_float(out[y0:y1, x0:x1]) * (1 - alpha) + back * alpha
+    out[y0:y1, x0:x1] = quantise(blend, out.dtype, inplace=True) if out.dtype.kind in "ui" else blend
     return out

@@ -10,8 +10,7 @@ from typing import Any
 import numpy as np
 from PIL import Image
 
-from srgan_wgan.inference.tiling import quantise
-from srgan_wgan.io.images import ImageData
+from srgan_wgan.io.images import ImageData, quantise
 
 
 def native_dtype(image: ImageData) -> Any:
@@ -81,13 +80,6 @@ def upscale_background(rgb: np.ndarray, scale: int, bit_depth: int = 8, dtype: A
             eight = strip[0].reshape(out[rows].shape)
             out[rows] = eight if out.dtype == np.uint8 else quantise(eight / np.float32(255), dtype)
     return out
-
-
-def _as_float(x: np.ndarray) -> np.ndarray:
-    """An image as float32 in ``[0, 1]`` (integer images divided by their type's maximum)."""
-    if x.dtype.kind in "ui":
-        return x.astype(np.float32) / float(np.iinfo(x.dtype).max)
-    return x.astype(np.float32, copy=False)
 
 
 def _resize_float(x: np.ndarray, size: tuple[int, int]) -> np.ndarray:

@@ -16,6 +16,8 @@ from typing import Any
 
 import numpy as np
 
+from srgan_wgan.io.images import quantise  # noqa: F401 (also imported from here)
+
 
 def feather_weights(h: int, w: int, overlap: int, edges: tuple[bool, bool, bool, bool] | None = None
                     ) -> np.ndarray:
@@ -58,18 +60,6 @@ def tile_starts(n: int, tile: int, overlap: int) -> list[int]:
     if starts[-1] + tile < n:
         starts.append(n - tile)
     return starts
-
-
-def quantise(x: np.ndarray, dtype: Any, inplace: bool = False) -> np.ndarray:
-    """Float ``x`` in ``[0, 1]`` as ``dtype``: float types unchanged (cast), ``uint8`` / ``uint16`` rounded from
-    ``x * 255`` / ``x * 65535`` after clipping (``inplace``: ``x`` may be overwritten, saving a copy)."""
-    dtype = np.dtype(dtype)
-    if dtype.kind == "f":
-        return x.astype(dtype, copy=False)
-    y = np.clip(x, 0, 1, out=x if inplace else None)
-    y *= float(np.iinfo(dtype).max)
-    y += 0.5
-    return y.astype(dtype)
 
 
 def run_tiled(fn: Callable[[np.ndarray], np.ndarray], image: np.ndarray, scale: int, tile: int, overlap: int,

@@ -14,7 +14,7 @@ from collections.abc import Callable
 import os
 from dataclasses import dataclass
 from pathlib import Path
-from typing import BinaryIO
+from typing import Any, BinaryIO
 
 import numpy as np
 from PIL import Image, ImageOps
@@ -168,15 +168,31 @@ def image_grid(images: object, nrow: int = 8, pad: int = 2, pad_value: float = 1
     return grid
 
 
+def quantise(x: np.ndarray, dtype: Any, inplace: bool = False) -> np.ndarray:
+    """Float ``x`` in ``[0, 1]`` as ``dtype``: float types unchanged (cast), ``uint8`` / ``uint16`` rounded from
+    ``x * 255`` / ``x * 65535`` after clipping (``inplace``: ``x`` may be overwritten, saving a copy)."""
+    dtype = np.dtype(dtype)
+    if dtype.kind == "f":
+        return x.astype(dtype, copy=False)
+    y = np.clip(x, 0, 1, out=x if inplace else None)
+    y *= float(np.iinfo(dtype).max)
+    y += 0.5
+    return y.astype(dtype)
+
+
+def to_float(x: np.ndarray) -> np.ndarray:
+    """An image as float32 in ``[0, 1]`` (integer images divided by their type's maximum)."""
+    if x.dtype.kind in "ui":
+        return x.astype(np.float32) / float(np.iinfo(x.dtype).max)
+    return x.astype(np.float32, copy=False)
+
+
 def _to_int(x: np.ndarray, depth: int) -> np.ndarray:
     """Float in ``[0, 1]`` (or an integer image of either depth) -> ``uint8`` / ``uint16``."""
     dtype = np.uint16 if depth == 16 else np.uint8
     if x.dtype == dtype:
         return x
-    if x.dtype.kind in "ui":
-        x = x.astype(np.float32) / float(np.iinfo(x.dtype).max)
-    top = 65535.0 if depth == 16 else 255.0
-    return (np.clip(x, 0, 1) * top + 0.5).astype(np.uint16 if depth == 16 else np.uint8)
+    return quantise(to_float(x), dtype)
 
 
 def encode_image(image: ImageData, suffix: str) -> bytes:

@@ -45,18 +45,15 @@ import torch
 from srgan_wgan.data.face_align import (Face, FaceDetector, align_matrix, canvas_matrix, landmark_residual, paste_face,
                                         warp_face)
 from srgan_wgan.errors import UserError, WeightsError
-from srgan_wgan.inference.background import (  # noqa: F401 (upscale_background, upscale_photo: public here too)
-    _as_float,
+from srgan_wgan.inference.background import (  # noqa: F401 (upscale_background: public here too)
     _resize_float,
     background_canvas,
     finish_upscale,
-    native_dtype,
     upscale_background,
-    upscale_photo,
 )
 from srgan_wgan.inference.tiling import run_image_model, run_tiled
 from srgan_wgan.io.hub import resolve_weights
-from srgan_wgan.io.images import ImageData
+from srgan_wgan.io.images import ImageData, to_float
 from srgan_wgan.io.weights import load_pretrained
 from srgan_wgan.utils.device import resolve_device
 from srgan_wgan.utils.precision import default_channels_last, inference_precision
@@ -274,7 +271,7 @@ class FaceUpscaler:
         if target <= work:
             return out, align_matrix(face.landmarks, work), "restored"
         m = align_matrix(face.landmarks, target)
-        background = _as_float(warp_face(canvas, canvas_matrix(m, self.scale), target))
+        background = to_float(warp_face(canvas, canvas_matrix(m, self.scale), target))
         return blend_bands(out, background), m, "restored-large"
 
     def upscale(self, image: ImageData, aligned: bool = False, integer: bool = False, faces: bool = True

@@ -13,7 +13,8 @@ import torch
 from PIL import Image
 
 from srgan_wgan.errors import UserError, WeightsError
-from srgan_wgan.inference.tiling import quantise, run_image_model, run_tiled
+from srgan_wgan.inference.tiling import run_image_model, run_tiled
+from srgan_wgan.io.images import quantise
 from srgan_wgan.io.hub import resolve_weights
 from srgan_wgan.io.weights import load_pretrained
 from srgan_wgan.utils.device import resolve_device
