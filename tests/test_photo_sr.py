@@ -42,6 +42,28 @@ def test_compact_net_starts_as_nearest_upscale_and_keeps_shapes() -> None:
         CompactSR(scale=8)
 
 
+def test_compact_net_passes_its_input_signal_through_the_body_and_learns() -> None:
+    """PyTorch's default conv init shrinks the signal ~5x per PReLU layer, so the 16-deep body's features were
+    ~1e-6 at the last convolution and a 30k-step run never left the nearest upscale (issue 23)."""
+    torch.manual_seed(0)
+    G = CompactSR(num_feat=32, num_conv=16)
+    x = torch.rand(2, 3, 24, 24)
+    feats = G.body[:-2](x)  # the input to the last convolution
+    assert feats.std() > 0.1
+    assert (G.body[:-2](x.flip(-1)) - feats.flip(-1)).abs().mean() > 0.01 * feats.abs().mean()  # depends on x
+    hr = torch.rand(4, 3, 8, 8).repeat_interleave(4, -2).repeat_interleave(4, -1)  # a blocky target
+    lr = torch.nn.functional.avg_pool2d(hr, 4)
+    lr = lr + 0.05 * torch.rand_like(lr)
+    opt = torch.optim.Adam(G.parameters(), 1e-3)
+    start = float((G(lr) - hr).abs().mean())
+    for _ in range(40):
+        loss = (G(lr) - hr).abs().mean()
+        opt.zero_grad()
+        loss.backward()
+        opt.step()
+    assert float(loss) < 0.5 * start
+
+
 def test_patches_are_seeded_and_small_or_broken_photos_are_skipped(photo_folder) -> None:
     photos = load_photos(sorted(photo_folder.iterdir()), min_size=32)
     assert len(photos.images) == 6 and len(photos.skipped) == 2  # the 20x30 photo and the broken file

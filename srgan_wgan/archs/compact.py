@@ -60,6 +60,9 @@ class CompactSR(nn.Module):
             layers += [nn.Conv2d(nf, nf, 3, padding=1), nn.PReLU(nf)]
         layers += [nn.Conv2d(nf, c * config.scale ** 2, 3, padding=1), nn.PixelShuffle(config.scale)]
         self.body = nn.Sequential(*layers)
+        for conv in layers[:-2:2]:  # variance-preserving through the PReLU chain (PyTorch's default init shrinks
+            nn.init.kaiming_normal_(conv.weight, a=0.25, nonlinearity="leaky_relu")  # it ~5x a layer: no signal
+            nn.init.zeros_(conv.bias)  # reaches the last convolution of a 16-deep body, and it never learns)
         nn.init.zeros_(layers[-2].weight)  # starts as the nearest upscale: training begins from a sane image
         nn.init.zeros_(layers[-2].bias)
 
