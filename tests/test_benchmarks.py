@@ -67,3 +67,33 @@ def test_critic_speed_benchmark_smoke(shared_dir) -> None:
 
     D = critics(32, 3)["projected alexnet"]
     assert time_step(D, 32, True, repeat=1, batch=2, classes=3) > 0
+
+
+def test_photo_sr_figures_smoke(tmp_path) -> None:
+    """The README figure script: crops at the most detailed place, one column per model, the HR last."""
+    import numpy as np
+    import torch
+    from PIL import Image
+
+    from benchmarks.photo_sr_figures import LABEL, bench_figure, detail_box, photo_figure
+    from srgan_wgan.archs import CompactSR
+    from srgan_wgan.io.weights import save_pretrained
+
+    rng = np.random.default_rng(0)
+    hr = np.full((96, 128, 3), 128, np.uint8)
+    hr[32:64, 80:112] = rng.integers(0, 256, (32, 32, 3))  # the only texture
+    assert detail_box(Image.fromarray(hr), 32) == (80, 32, 112, 64)
+    for sub in ("HR", "LR"):
+        (tmp_path / "b" / sub).mkdir(parents=True)
+    Image.fromarray(hr).save(tmp_path / "b" / "HR" / "a_HR.png")
+    Image.fromarray(hr).resize((32, 24), Image.Resampling.BICUBIC).save(tmp_path / "b" / "LR" / "a_LR.png")
+    torch.manual_seed(0)
+    save_pretrained(CompactSR(scale=4, num_feat=8, num_conv=1), tmp_path / "m" / "generator.safetensors",
+                    {"scale": 4, "task": "photo_sr"})
+    bench_figure([str(tmp_path / "m")], tmp_path / "b", tmp_path / "bench.png", n=1, crop=32, side=32)
+    fig = np.asarray(Image.open(tmp_path / "bench.png"))
+    assert fig.shape == (LABEL + 32, 4 * 32, 3)
+    np.testing.assert_array_equal(fig[LABEL:, 96:], hr[32:64, 80:112])  # the HR column, uncut
+    Image.fromarray(hr).save(tmp_path / "photo.png")
+    photo_figure([str(tmp_path / "m")], None, tmp_path / "photo.png", tmp_path / "photo_fig.png", cell=64)
+    assert np.asarray(Image.open(tmp_path / "photo_fig.png")).shape == (LABEL + 64, 3 * 64, 3)
