@@ -63,7 +63,8 @@ def finetune_photo(source: str, data: Path, steps: int, run_dir: Path, stage: st
                             patience, validation_recipes(exp), f"sr finetune photo x{exp.scale}", resume)
 
 
-def eval_photo(data: Path, model: str, device: str, fp32: bool, limit: int | None, json_out: Path | None) -> None:
+def eval_photo(data: Path, model: str, device: str, fp32: bool, limit: int | None, json_out: Path | None,
+               split: str = "all", val_fraction: float = 0.05) -> None:
     """``sr eval --task photo``: means over the folder, model and bicubic."""
     from rich.table import Table
 
@@ -71,10 +72,11 @@ def eval_photo(data: Path, model: str, device: str, fp32: bool, limit: int | Non
     from srgan_wgan.apps.photo_sr.evaluate import evaluate_photo_folder
 
     weights = resolve_photo_model(model)
-    out = evaluate_photo_folder(data, weights, device, fp32, limit=limit)
+    out = evaluate_photo_folder(data, weights, device, fp32, limit=limit, split=split, val_fraction=val_fraction)
     m = out["mean"]
     lr = "given LR" if out["given_lr"] else "LR made by antialiased bicubic"
-    table = Table(title=f"x{out['scale']} on {out['images']} images from {data} ({lr}, border {out['scale']} "
+    part = "" if split == "all" else f" ({split} split)"
+    table = Table(title=f"x{out['scale']} on {out['images']} images from {data}{part} ({lr}, border {out['scale']} "
                         f"shaved, {out['precision']})")
     for col in ("method", "PSNR Y", "SSIM Y", "LPIPS-alex"):
         table.add_column(col)

@@ -306,7 +306,7 @@ def evaluate(
     if task == "photo":
         from srgan_wgan_cli._photo import eval_photo
 
-        eval_photo(data, model, device, fp32, limit, json_out)
+        eval_photo(data, model, device, fp32, limit, json_out, split, val_fraction)
         return
     out = evaluate_folder(data, model, crop_fraction, hr_size, device, limit, split, val_fraction, cache_dir,
                           identity, fp32, tuple(degradation or ("clean",)))

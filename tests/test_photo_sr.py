@@ -174,6 +174,16 @@ def test_photo_eval_pairs_and_made_lr(tmp_path) -> None:
     assert out["mean"]["bicubic_psnr_y"] > out["mean"]["model_psnr_y"]  # bicubic beats nearest
     made = evaluate_photo_folder(tmp_path / "plain", net, device="cpu", fp32=True, lpips=False)
     assert not made["given_lr"] and made["images"] == 1
+    for i in range(40):  # the val split is the file-hash split sr train makes, and nothing else
+        Image.fromarray(hr).save(tmp_path / "plain" / f"p{i:02d}.png")
+    from srgan_wgan.data.splits import split_image_folder
+
+    train, val = split_image_folder(tmp_path / "plain", 0.2)
+    v = evaluate_photo_folder(tmp_path / "plain", net, device="cpu", fp32=True, lpips=False, split="val",
+                              val_fraction=0.2)
+    assert v["split"] == "val" and [r["file"] for r in v["per_image"]] == [f.name for f in val] and 0 < len(val) < 41
+    with pytest.raises(UserError, match="--split"):
+        evaluate_photo_folder(tmp_path / "plain", net, device="cpu", lpips=False, split="test")
     (tmp_path / "pairs" / "x4" / "LR" / "img_001_SRF_4_LR.png").unlink()
     with pytest.raises(UserError, match="no LR partner"):
         find_pairs(tmp_path / "pairs", 4)

@@ -34,7 +34,7 @@ def fingerprint(weights: Path) -> dict:
 
 def _forward(G: torch.nn.Module, g: torch.Generator) -> torch.Tensor:
     with torch.no_grad():
-        if G.weights_metadata["arch"] == "SRResNet":
+        if G.weights_metadata["arch"] in ("SRResNet", "CompactSR"):
             x = torch.rand(2, 3, 128 // G.config.scale, 128 // G.config.scale, generator=g)
             y = G(x)
         else:

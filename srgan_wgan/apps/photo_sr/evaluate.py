@@ -57,8 +57,12 @@ def _bicubic(lr: torch.Tensor, scale: int) -> torch.Tensor:
 
 @torch.no_grad()
 def evaluate_photo_folder(data: str | Path, model: str | Path | torch.nn.Module, device: str = "auto",
-                          fp32: bool = False, lpips: bool = True, limit: int | None = None) -> dict[str, Any]:
-    """Score a photo SR model and bicubic on every image of ``data``: means and a per-image table."""
+                          fp32: bool = False, lpips: bool = True, limit: int | None = None, split: str = "all",
+                          val_fraction: float = 0.05) -> dict[str, Any]:
+    """Score a photo SR model and bicubic on every image of ``data``: means and a per-image table.
+
+    ``split``: ``all``, or ``val`` / ``train``, the file-hash split ``sr train --task photo`` makes of a training
+    folder (tune on ``val``; report on a test folder such as Set14), with LR made on the fly."""
     from srgan_wgan.data.faces import make_lr
     from srgan_wgan.io.weights import load_pretrained
     from srgan_wgan.metrics import psnr, quantize, ssim
@@ -78,7 +82,18 @@ def evaluate_photo_folder(data: str | Path, model: str | Path | torch.nn.Module,
         from srgan_wgan.losses.perceptual import LPIPS
 
         lp = LPIPS("alex").to(dev)
-    pairs = find_pairs(data, scale)[:limit] if limit else find_pairs(data, scale)
+    if split == "all":
+        pairs = find_pairs(data, scale)
+    elif split in ("val", "train"):
+        from srgan_wgan.data.splits import split_image_folder
+
+        train, val = split_image_folder(data, val_fraction)
+        pairs = [(f, None) for f in (val if split == "val" else train)]
+        if not pairs:
+            raise UserError(f"{data}: the {split} split is empty")
+    else:
+        raise UserError(f"--split must be all, val or train, got {split!r}")
+    pairs = pairs[:limit] if limit else pairs
     rows = []
     for hr_file, lr_file in pairs:
         hr = _tensor(hr_file)
@@ -99,5 +114,5 @@ def evaluate_photo_folder(data: str | Path, model: str | Path | torch.nn.Module,
         rows.append(row)
     keys = [k for k in rows[0] if k != "file"]
     means = {k: float(np.mean([r[k] for r in rows])) for k in keys}
-    return {"data": str(data), "scale": scale, "images": len(rows), "given_lr": pairs[0][1] is not None,
+    return {"data": str(data), "split": split, "scale": scale, "images": len(rows), "given_lr": pairs[0][1] is not None,
             "arch": arch, "precision": precision.name, "mean": means, "per_image": rows}
