@@ -3,9 +3,14 @@ tile of inference, per network, on this machine's default precision (bf16 where 
 
     python -m benchmarks.photo_networks --out benchmarks/results/photo_networks.json
 
-Quality per network comes from training each (``sr train --task photo --arch A``) and ``sr eval --task photo``
-on Set14; this script gives the milliseconds side of "PSNR per CPU-millisecond". Photos are synthetic (the cost
-does not depend on the pixels).
+Photos are synthetic for the timing (the cost does not depend on the pixels). With ``--quality-steps N`` each
+network is also trained for N steps of the ``configs/photo-x4-fidelity.toml`` recipe (same seed, data, batch and
+learning rate, held constant) and scored on every ``--bench`` folder (PSNR-Y of its raw generator, border shaved;
+the given LR), so the comparison is at an equal step budget; the gain over bicubic is divided by the tile time:
+
+    python -m benchmarks.photo_networks --quality-steps 3000 --data ../shared/data/photos/images \
+        --bench ../shared/data/sr_benchmarks/Set14 --bench ../shared/data/sr_benchmarks/Set5 \
+        --cache-dir CACHE --out benchmarks/results/photo_networks.json
 """
 
 from __future__ import annotations
@@ -62,13 +67,53 @@ def bench(name: str, kw: dict[str, Any], steps: int, tile: int, tmp: Path) -> di
             "tile_ms": tile_ms, "tile": tile, "precision": precision.name, "train_precision": tr.precision.name}
 
 
+def quality(name: str, kw: dict[str, Any], steps: int, data: Path, benches: list[Path], tmp: Path,
+            cache_dir: Path | None) -> dict[str, Any]:
+    """Train ``name`` for ``steps`` fidelity steps on ``data`` (constant lr 5e-4, seed 0) and score it on each
+    folder of ``benches``: ``{bench: {"psnr_y", "bicubic_psnr_y"}}``."""
+    from srgan_wgan.apps.photo_sr import PhotoExperiment
+    from srgan_wgan.apps.photo_sr.evaluate import evaluate_photo_folder
+    from srgan_wgan.training import GANTrainConfig
+
+    cfg = GANTrainConfig(steps=steps, batch_size=16, n_critic=0, lr_g=5e-4, betas=(0.9, 0.99), ema_decay=0.999,
+                         device="cpu", log_every=max(1, steps // 10), sample_every=10**9, checkpoint_every=10**9)
+    t0 = time.perf_counter()
+    tr = PhotoExperiment(data=str(data), hr_size=128, patches_per_photo=16, train=cfg,
+                         cache_dir=str(cache_dir) if cache_dir else None, **kw).build(
+        tmp / f"q_{name.replace(' ', '_')}", tensorboard=False)
+    tr.fit(steps, resume=False)
+    out: dict[str, Any] = {"quality_steps": steps, "train_minutes": round((time.perf_counter() - t0) / 60, 1)}
+    G = tr.G.eval()
+    for b in benches:
+        r = evaluate_photo_folder(b, G, device="cpu", lpips=False)["mean"]
+        out[b.name] = {"psnr_y": round(r["model_psnr_y"], 3), "bicubic_psnr_y": round(r["bicubic_psnr_y"], 3)}
+    return out
+
+
 def main(argv: list[str] | None = None) -> list[dict[str, Any]]:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--steps", type=int, default=8)
     parser.add_argument("--tile", type=int, default=256, help="LR tile side for the inference timing")
     parser.add_argument("--out", type=Path, default=None)
+    parser.add_argument("--quality-steps", type=int, default=0, help="also train each network this long and score it")
+    parser.add_argument("--data", type=Path, help="training photos (--quality-steps)")
+    parser.add_argument("--bench", type=Path, action="append", default=[], help="scoring folder (Set14, Set5)")
+    parser.add_argument("--cache-dir", type=Path)
+    parser.add_argument("--network", action="append", choices=list(NETWORKS), help="only these (default: all)")
     args = parser.parse_args(argv)
-    rows = [bench(n, kw, args.steps, args.tile, Path("/tmp/srgan_photo_bench")) for n, kw in NETWORKS.items()]
+    if args.quality_steps and not (args.data and args.bench):
+        parser.error("--quality-steps needs --data and --bench")
+    tmp = Path("/tmp/srgan_photo_bench")
+    names = args.network or list(NETWORKS)
+    rows = [bench(n, NETWORKS[n], args.steps, args.tile, tmp) for n in names]
+    for r in rows if args.quality_steps else []:
+        r.update(quality(r["network"], NETWORKS[r["network"]], args.quality_steps, args.data, args.bench, tmp,
+                         args.cache_dir))
+        for b in args.bench:
+            q = r[b.name]
+            q["gain_db_per_tile_ms"] = round((q["psnr_y"] - q["bicubic_psnr_y"]) / r["tile_ms"], 5)
+            print(f"{r['network']:16s} {b.name}: PSNR-Y {q['psnr_y']:.2f} (bicubic {q['bicubic_psnr_y']:.2f}) after "
+                  f"{args.quality_steps} steps; {q['gain_db_per_tile_ms'] * 1000:.2f} dB per tile-second", flush=True)
     for r in rows:
         print(f"{r['network']:16s} {r['params'] / 1e6:5.2f} M params  train step {r['train_step_ms']:6.0f} ms "
               f"(batch 16, 128 px, {r['train_precision']})  {r['tile']}px tile x4 {r['tile_ms']:6.0f} ms")

@@ -97,3 +97,22 @@ def test_photo_sr_figures_smoke(tmp_path) -> None:
     Image.fromarray(hr).save(tmp_path / "photo.png")
     photo_figure([str(tmp_path / "m")], None, tmp_path / "photo.png", tmp_path / "photo_fig.png", cell=64)
     assert np.asarray(Image.open(tmp_path / "photo_fig.png")).shape == (LABEL + 64, 3 * 64, 3)
+
+
+def test_photo_network_quality_smoke(tmp_path) -> None:
+    """--quality-steps: each network trained briefly on a folder and scored per benchmark folder."""
+    import numpy as np
+    from PIL import Image
+
+    from benchmarks.photo_networks import quality
+
+    rng = np.random.default_rng(0)
+    (tmp_path / "photos").mkdir()
+    (tmp_path / "Set1").mkdir()
+    for i in range(12):
+        Image.fromarray(rng.integers(0, 256, (140, 150, 3), dtype=np.uint8)).save(tmp_path / "photos" / f"{i}.png")
+    Image.fromarray(rng.integers(0, 256, (64, 64, 3), dtype=np.uint8)).save(tmp_path / "Set1" / "a.png")
+    out = quality("compact 8x1", {"arch": "compact", "num_feat": 8, "num_conv": 1}, 2, tmp_path / "photos",
+                  [tmp_path / "Set1"], tmp_path, None)
+    assert out["quality_steps"] == 2 and set(out["Set1"]) == {"psnr_y", "bicubic_psnr_y"}
+    assert 0 < out["Set1"]["psnr_y"] < 60
