@@ -64,7 +64,7 @@ def finetune_photo(source: str, data: Path, steps: int, run_dir: Path, stage: st
 
 
 def eval_photo(data: Path, model: str, device: str, fp32: bool, limit: int | None, json_out: Path | None,
-               split: str = "all", val_fraction: float = 0.05) -> None:
+               split: str = "all", val_fraction: float = 0.05, degradations: tuple[str, ...] | None = None) -> None:
     """``sr eval --task photo``: means over the folder, model and bicubic."""
     from rich.table import Table
 
@@ -72,16 +72,21 @@ def eval_photo(data: Path, model: str, device: str, fp32: bool, limit: int | Non
     from srgan_wgan.apps.photo_sr.evaluate import evaluate_photo_folder
 
     weights = resolve_photo_model(model)
-    out = evaluate_photo_folder(data, weights, device, fp32, limit=limit, split=split, val_fraction=val_fraction)
-    m = out["mean"]
-    lr = "given LR" if out["given_lr"] else "LR made by antialiased bicubic"
-    part = "" if split == "all" else f" ({split} split)"
-    table = Table(title=f"x{out['scale']} on {out['images']} images from {data}{part} ({lr}, border {out['scale']} "
-                        f"shaved, {out['precision']})")
-    for col in ("method", "PSNR Y", "SSIM Y", "LPIPS-alex"):
-        table.add_column(col)
-    for name, label in (("model", str(weights)), ("bicubic", "bicubic (PIL)")):
-        table.add_row(label, f"{m[name + '_psnr_y']:.2f}", f"{m[name + '_ssim_y']:.4f}", f"{m[name + '_lpips']:.4f}")
-    console.print(table)
+    results = []
+    for recipe in degradations or (None,):  # None: given LR where the folder has pairs, else the training recipe
+        out = evaluate_photo_folder(data, weights, device, fp32, limit=limit, split=split, val_fraction=val_fraction,
+                                    degradation=recipe)
+        m = out["mean"]
+        lr = "given LR" if out["given_lr"] else f"LR made by {out['degradation']}"
+        part = "" if split == "all" else f" ({split} split)"
+        table = Table(title=f"x{out['scale']} on {out['images']} images from {data}{part} ({lr}, border "
+                            f"{out['scale']} shaved, {out['precision']})")
+        for col in ("method", "PSNR Y", "SSIM Y", "LPIPS-alex"):
+            table.add_column(col)
+        for name, label in (("model", str(weights)), ("bicubic", "bicubic (PIL)")):
+            table.add_row(label, f"{m[name + '_psnr_y']:.2f}", f"{m[name + '_ssim_y']:.4f}",
+                          f"{m[name + '_lpips']:.4f}")
+        console.print(table)
+        results.append(out)
     if json_out:
-        json_out.write_text(json.dumps(out, indent=1))
+        json_out.write_text(json.dumps(results[0] if len(results) == 1 else results, indent=1))

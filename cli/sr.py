@@ -279,7 +279,8 @@ def evaluate(
                                                      "the model was trained at).", show_default=False)] = None,
     degradation: Annotated[list[str] | None, typer.Option(
         help="LR recipe, repeatable: clean (kornia antialiased bicubic), pil-bicubic, opencv-area, realistic[:SEED] "
-             "(random blur, resizer, noise, JPEG; seed 0 by default).", show_default="clean")] = None,
+             "(random blur, resizer, noise, JPEG; seed 0 by default). --task photo: by default the given LR of "
+             "HR/ + LR/ folders; a recipe makes every LR from the HR.", show_default="clean")] = None,
     json_out: Annotated[Path | None, typer.Option("--json", help="Write the metrics here as JSON.")] = None,
     device: DeviceOpt = "auto",
     limit: Annotated[int | None, typer.Option(help="Evaluate only the first N images.")] = None,
@@ -306,7 +307,8 @@ def evaluate(
     if task == "photo":
         from srgan_wgan_cli._photo import eval_photo
 
-        eval_photo(data, model, device, fp32, limit, json_out, split, val_fraction)
+        eval_photo(data, model, device, fp32, limit, json_out, split, val_fraction,
+                   tuple(degradation) if degradation else None)
         return
     out = evaluate_folder(data, model, crop_fraction, hr_size, device, limit, split, val_fraction, cache_dir,
                           identity, fp32, tuple(degradation or ("clean",)))

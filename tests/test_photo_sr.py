@@ -174,6 +174,15 @@ def test_photo_eval_pairs_and_made_lr(tmp_path) -> None:
     assert out["mean"]["bicubic_psnr_y"] > out["mean"]["model_psnr_y"]  # bicubic beats nearest
     made = evaluate_photo_folder(tmp_path / "plain", net, device="cpu", fp32=True, lpips=False)
     assert not made["given_lr"] and made["images"] == 1
+    other = evaluate_photo_folder(tmp_path / "pairs", net, device="cpu", fp32=True, lpips=False,
+                                  degradation="opencv-area")  # a recipe replaces the given LR
+    assert not other["given_lr"] and other["degradation"] == "opencv-area"
+    assert abs(other["mean"]["model_psnr_y"] - out["mean"]["model_psnr_y"]) > 0.01
+    real = evaluate_photo_folder(tmp_path / "pairs", net, device="cpu", fp32=True, lpips=False,
+                                 degradation="realistic:3")
+    assert real["mean"]["model_psnr_y"] < out["mean"]["model_psnr_y"]  # noise, blur and JPEG cost PSNR
+    with pytest.raises(UserError):
+        evaluate_photo_folder(tmp_path / "pairs", net, device="cpu", lpips=False, degradation="gaussian")
     for i in range(40):  # the val split is the file-hash split sr train makes, and nothing else
         Image.fromarray(hr).save(tmp_path / "plain" / f"p{i:02d}.png")
     from srgan_wgan.data.splits import split_image_folder

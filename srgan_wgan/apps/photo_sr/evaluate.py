@@ -58,17 +58,24 @@ def _bicubic(lr: torch.Tensor, scale: int) -> torch.Tensor:
 @torch.no_grad()
 def evaluate_photo_folder(data: str | Path, model: str | Path | torch.nn.Module, device: str = "auto",
                           fp32: bool = False, lpips: bool = True, limit: int | None = None, split: str = "all",
-                          val_fraction: float = 0.05) -> dict[str, Any]:
+                          val_fraction: float = 0.05, degradation: str | None = None) -> dict[str, Any]:
     """Score a photo SR model and bicubic on every image of ``data``: means and a per-image table.
 
     ``split``: ``all``, or ``val`` / ``train``, the file-hash split ``sr train --task photo`` makes of a training
-    folder (tune on ``val``; report on a test folder such as Set14), with LR made on the fly."""
-    from srgan_wgan.data.faces import make_lr
+    folder (tune on ``val``; report on a test folder such as Set14), with LR made on the fly.
+
+    ``degradation``: ``None`` scores given LR where the folder has ``HR/`` + ``LR/`` pairs and the training recipe
+    (clean antialiased bicubic) elsewhere; a recipe of :data:`~srgan_wgan.training.sr_eval.DEGRADATIONS`
+    (``pil-bicubic``, ``opencv-area``, ``realistic[:seed]``...) makes every LR from the HR that way, so a model is
+    also seen on resizers and degradations it was not trained on."""
+    from srgan_wgan.training.sr_eval import degraded_inputs, parse_degradation
     from srgan_wgan.io.weights import load_pretrained
     from srgan_wgan.metrics import psnr, quantize, ssim
     from srgan_wgan.utils.device import resolve_device
     from srgan_wgan.utils.precision import inference_precision
 
+    if degradation is not None:
+        parse_degradation(degradation)  # a one-line error before anything is loaded
     dev = resolve_device(device)
     G = model if isinstance(model, torch.nn.Module) else load_pretrained(model, device=dev)
     arch = type(G).__name__
@@ -95,11 +102,15 @@ def evaluate_photo_folder(data: str | Path, model: str | Path | torch.nn.Module,
         raise UserError(f"--split must be all, val or train, got {split!r}")
     pairs = pairs[:limit] if limit else pairs
     rows = []
-    for hr_file, lr_file in pairs:
+    for i, (hr_file, lr_file) in enumerate(pairs):
+        lr_file = lr_file if degradation is None else None
         hr = _tensor(hr_file)
         h, w = hr.shape[-2] // scale * scale, hr.shape[-1] // scale * scale
         hr = hr[..., :h, :w]
-        lr = _tensor(lr_file) if lr_file is not None else make_lr(hr, scale)
+        if lr_file is not None:
+            lr = _tensor(lr_file)
+        else:  # the reference turns grey where a realistic draw made the photo grey
+            lr, hr = degraded_inputs(hr, scale, degradation or "clean", i)
         if lr.shape[-2] * scale != h or lr.shape[-1] * scale != w:
             raise UserError(f"{lr_file}: {lr.shape[-1]}x{lr.shape[-2]} is not the HR size / {scale}")
         lr = quantize(lr)
@@ -114,5 +125,6 @@ def evaluate_photo_folder(data: str | Path, model: str | Path | torch.nn.Module,
         rows.append(row)
     keys = [k for k in rows[0] if k != "file"]
     means = {k: float(np.mean([r[k] for r in rows])) for k in keys}
-    return {"data": str(data), "split": split, "scale": scale, "images": len(rows), "given_lr": pairs[0][1] is not None,
+    return {"data": str(data), "split": split, "scale": scale, "images": len(rows),
+            "given_lr": degradation is None and pairs[0][1] is not None, "degradation": degradation or "clean",
             "arch": arch, "precision": precision.name, "mean": means, "per_image": rows}
