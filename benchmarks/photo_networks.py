@@ -5,7 +5,7 @@ tile of inference, per network, on this machine's default precision (bf16 where 
 
 Photos are synthetic for the timing (the cost does not depend on the pixels). With ``--quality-steps N`` each
 network is also trained for N steps of the ``configs/photo-x4-fidelity.toml`` recipe (same seed, data, batch and
-learning rate, held constant) and scored on every ``--bench`` folder (PSNR-Y of its raw generator, border shaved;
+learning rate, held constant) and scored on every ``--bench`` folder (PSNR-Y of its EMA generator, border shaved;
 the given LR), so the comparison is at an equal step budget; the gain over bicubic is divided by the tile time:
 
     python -m benchmarks.photo_networks --quality-steps 3000 --data ../shared/data/photos/images \
@@ -67,10 +67,15 @@ def bench(name: str, kw: dict[str, Any], steps: int, tile: int, tmp: Path) -> di
             "tile_ms": tile_ms, "tile": tile, "precision": precision.name, "train_precision": tr.precision.name}
 
 
+def bench_key(folder: Path) -> str:
+    """``Set14`` for ``.../Set14`` and for ``.../Set14/x4`` (the name of a scale folder's parent)."""
+    return folder.parent.name if folder.name.startswith("x") and folder.name[1:].isdigit() else folder.name
+
+
 def quality(name: str, kw: dict[str, Any], steps: int, data: Path, benches: list[Path], tmp: Path,
             cache_dir: Path | None) -> dict[str, Any]:
     """Train ``name`` for ``steps`` fidelity steps on ``data`` (constant lr 5e-4, seed 0) and score it on each
-    folder of ``benches``: ``{bench: {"psnr_y", "bicubic_psnr_y"}}``."""
+    folder of ``benches`` with its EMA generator: ``{bench: {"psnr_y", "bicubic_psnr_y"}}``."""
     from srgan_wgan.apps.photo_sr import PhotoExperiment
     from srgan_wgan.apps.photo_sr.evaluate import evaluate_photo_folder
     from srgan_wgan.training import GANTrainConfig
@@ -83,10 +88,10 @@ def quality(name: str, kw: dict[str, Any], steps: int, data: Path, benches: list
         tmp / f"q_{name.replace(' ', '_')}", tensorboard=False)
     tr.fit(steps, resume=False)
     out: dict[str, Any] = {"quality_steps": steps, "train_minutes": round((time.perf_counter() - t0) / 60, 1)}
-    G = tr.G.eval()
+    G = (tr.G_ema or tr.G).eval()  # the EMA generator, as sr train releases it
     for b in benches:
         r = evaluate_photo_folder(b, G, device="cpu", lpips=False)["mean"]
-        out[b.name] = {"psnr_y": round(r["model_psnr_y"], 3), "bicubic_psnr_y": round(r["bicubic_psnr_y"], 3)}
+        out[bench_key(b)] = {"psnr_y": round(r["model_psnr_y"], 3), "bicubic_psnr_y": round(r["bicubic_psnr_y"], 3)}
     return out
 
 
@@ -110,7 +115,7 @@ def main(argv: list[str] | None = None) -> list[dict[str, Any]]:
         r.update(quality(r["network"], NETWORKS[r["network"]], args.quality_steps, args.data, args.bench, tmp,
                          args.cache_dir))
         for b in args.bench:
-            q = r[b.name]
+            q = r[bench_key(b)]
             q["gain_db_per_tile_ms"] = round((q["psnr_y"] - q["bicubic_psnr_y"]) / r["tile_ms"], 5)
             print(f"{r['network']:16s} {b.name}: PSNR-Y {q['psnr_y']:.2f} (bicubic {q['bicubic_psnr_y']:.2f}) after "
                   f"{args.quality_steps} steps; {q['gain_db_per_tile_ms'] * 1000:.2f} dB per tile-second", flush=True)

@@ -44,13 +44,23 @@ def _u8(x: np.ndarray) -> Image.Image:
     return Image.fromarray((np.clip(x, 0, 1) * 255 + 0.5).astype(np.uint8))
 
 
-def detail_box(hr: Image.Image, crop: int) -> tuple[int, int, int, int]:
-    """The ``crop``-px square (on a grid of half-crop steps) of ``hr`` with the largest mean gradient magnitude."""
+def _starts(size: int, crop: int, step: int) -> list[int]:
+    """Window starts every ``step`` px, plus the one flush with the far edge."""
+    last = max(0, size - crop)
+    return sorted(set(range(0, last + 1, step)) | {last})
+
+
+def detail_box(hr: Image.Image, crop: int, step: int | None = None) -> tuple[int, int, int, int]:
+    """The ``crop``-px square of ``hr`` (starts every ``step`` px, default half the crop, and flush with the far
+    edges) with the largest mean gradient magnitude."""
+    step = max(1, step or crop // 2)
     g = np.asarray(hr.convert("L"), dtype=np.float32)
-    mag = np.abs(np.diff(g, axis=0))[:, :-1] + np.abs(np.diff(g, axis=1))[:-1]
+    mag = np.zeros_like(g)
+    mag[:-1] += np.abs(np.diff(g, axis=0))
+    mag[:, :-1] += np.abs(np.diff(g, axis=1))
     best, box = -1.0, (0, 0, crop, crop)
-    for y in range(0, max(1, mag.shape[0] - crop + 1), crop // 2):
-        for x in range(0, max(1, mag.shape[1] - crop + 1), crop // 2):
+    for y in _starts(g.shape[0], crop, step):
+        for x in _starts(g.shape[1], crop, step):
             v = float(mag[y:y + crop, x:x + crop].mean())
             if v > best:
                 best, box = v, (x, y, x + crop, y + crop)
@@ -68,7 +78,9 @@ def bench_figure(models: list[str], bench: Path, out: Path, n: int, crop: int, s
         hr, lr = read_rgb(hr_file), read_rgb(lr_file) if lr_file else None
         hr = hr.crop((0, 0, hr.width // s * s, hr.height // s * s))
         lr = lr if lr is not None else hr.resize((hr.width // s, hr.height // s), Image.Resampling.BICUBIC)
-        x0, y0, x1, y1 = detail_box(hr, crop)
+        x0, y0, x1, y1 = detail_box(hr, crop, max(s, crop // 2 // s * s))  # on the LR grid: both crops, one place
+        x0, y0 = x0 // s * s, y0 // s * s
+        x1, y1 = x0 + crop, y0 + crop
         lbox = (x0 // s, y0 // s, x1 // s, y1 // s)
         rgb = np.asarray(lr, dtype=np.float32) / 255
         cells = [lr.crop(lbox), lr.resize(hr.size, Image.Resampling.BICUBIC).crop((x0, y0, x1, y1))]
@@ -124,6 +136,7 @@ def photo_figure(models: list[str], faces: str | None, photo: Path, out: Path, c
 def main() -> None:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--model", required=True, action="append", help="photo SR release; repeat for several columns")
+    # --crop must be a multiple of the scale (checked below) so that the LR and HR crops show the same place
     p.add_argument("--bench", type=Path, help="a Set5/Set14-style folder (HR/ + LR/, or images)")
     p.add_argument("--photo", type=Path, help="a real photo (no ground truth)")
     p.add_argument("--faces", help="face model restored on top of the last --model (--photo)")
@@ -136,6 +149,8 @@ def main() -> None:
 
     torch.set_grad_enabled(False)
     if args.bench:
+        if args.crop % 8 or args.crop < 16:
+            p.error("--crop must be a multiple of 8 (so of the scale), at least 16")
         bench_figure(args.model, args.bench, args.out, args.n, args.crop, args.side)
     elif args.photo:
         photo_figure(args.model, args.faces, args.photo, args.out, args.side)

@@ -6,7 +6,8 @@
 The photo: scikit-image's ``coffee`` (no face) resized to 1024x1024, with the first 4 LFW test photos pasted in at
 sizes from 150 to 300 px (faces of about 60 to 120 px), so there are 4 real faces on a real background. Each model
 runs as ``sr upscale`` runs it (bf16 where the CPU has it; Lanczos background, or ``--background RELEASE``, a photo
-SR model as ``sr upscale --background``); peak RSS is the process's so far. The time covers detection,
+SR model as ``sr upscale --background``; the canvas in 8 bits, as ``sr upscale``); peak RSS is the process's
+so far (run one ``--model`` per process for each model's own peak). The time covers detection,
 alignment, the network, paste-back and the background, best of ``--repeat`` runs after one warm-up.
 """
 
@@ -57,11 +58,11 @@ def run(lfw: Path, models: list[str], scale: int, repeat: int, background: str =
         up = photo_upscaler(m, scale)
         if bg is not None:
             up.background = bg
-        _, report = up.upscale(photo)  # warm-up (detector and model load)
+        _, report = up.upscale(photo, integer=True)  # warm-up (detector and model load); as sr upscale runs
         times = []
         for _ in range(repeat):
             t0 = time.perf_counter()
-            up.upscale(photo)
+            up.upscale(photo, integer=True)
             times.append(time.perf_counter() - t0)
         t0 = time.perf_counter()
         up.detect_faces(photo.rgb)

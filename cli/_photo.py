@@ -71,13 +71,18 @@ def eval_photo(data: Path, model: str, device: str, fp32: bool, limit: int | Non
     from srgan_wgan.apps.photo_sr import resolve_photo_model
     from srgan_wgan.apps.photo_sr.evaluate import evaluate_photo_folder
 
+    from srgan_wgan.training.sr_eval import parse_degradation
+
+    for recipe in degradations or ():
+        parse_degradation(recipe)  # every typo is a one-line error before anything is scored
     weights = resolve_photo_model(model)
     results = []
     for recipe in degradations or (None,):  # None: given LR where the folder has pairs, else the training recipe
         out = evaluate_photo_folder(data, weights, device, fp32, limit=limit, split=split, val_fraction=val_fraction,
                                     degradation=recipe)
         m = out["mean"]
-        lr = "given LR" if out["given_lr"] else f"LR made by {out['degradation']}"
+        made = "clean antialiased bicubic" if out["degradation"] == "clean" else out["degradation"]
+        lr = "given LR" if out["given_lr"] else f"LR made by {made}"
         part = "" if split == "all" else f" ({split} split)"
         table = Table(title=f"x{out['scale']} on {out['images']} images from {data}{part} ({lr}, border "
                             f"{out['scale']} shaved, {out['precision']})")
@@ -89,4 +94,6 @@ def eval_photo(data: Path, model: str, device: str, fp32: bool, limit: int | Non
         console.print(table)
         results.append(out)
     if json_out:
-        json_out.write_text(json.dumps(results[0] if len(results) == 1 else results, indent=1))
+        # one recipe: its result; several: {"degradations": {recipe: result}} as the face path writes them
+        doc = results[0] if len(results) == 1 else {"degradations": {r["degradation"]: r for r in results}}
+        json_out.write_text(json.dumps(doc, indent=1))

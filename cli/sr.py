@@ -280,7 +280,7 @@ def evaluate(
     degradation: Annotated[list[str] | None, typer.Option(
         help="LR recipe, repeatable: clean (kornia antialiased bicubic), pil-bicubic, opencv-area, realistic[:SEED] "
              "(random blur, resizer, noise, JPEG; seed 0 by default). --task photo: by default the given LR of "
-             "HR/ + LR/ folders; a recipe makes every LR from the HR.", show_default="clean")] = None,
+             "HR/ + LR/ folders; a recipe makes every LR from the HR.", show_default="clean; photo: given LR")] = None,
     json_out: Annotated[Path | None, typer.Option("--json", help="Write the metrics here as JSON.")] = None,
     device: DeviceOpt = "auto",
     limit: Annotated[int | None, typer.Option(help="Evaluate only the first N images.")] = None,

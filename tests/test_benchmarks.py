@@ -94,6 +94,10 @@ def test_photo_sr_figures_smoke(tmp_path) -> None:
     fig = np.asarray(Image.open(tmp_path / "bench.png"))
     assert fig.shape == (LABEL + 32, 4 * 32, 3)
     np.testing.assert_array_equal(fig[LABEL:, 96:], hr[32:64, 80:112])  # the HR column, uncut
+    np.testing.assert_array_equal(fig[LABEL:, 64:96], fig[LABEL:, :32])  # a fresh net = nearest: the same place
+    edge = np.full((90, 100, 3), 128, np.uint8)
+    edge[-30:, -30:] = rng.integers(0, 256, (30, 30, 3))
+    assert detail_box(Image.fromarray(edge), 32) == (68, 58, 100, 90)  # flush with the far edges
     Image.fromarray(hr).save(tmp_path / "photo.png")
     photo_figure([str(tmp_path / "m")], None, tmp_path / "photo.png", tmp_path / "photo_fig.png", cell=64)
     assert np.asarray(Image.open(tmp_path / "photo_fig.png")).shape == (LABEL + 64, 3 * 64, 3)

@@ -47,21 +47,23 @@ def test_compact_net_passes_its_input_signal_through_the_body_and_learns() -> No
     ~1e-6 at the last convolution and a 30k-step run never left the nearest upscale (issue 23)."""
     torch.manual_seed(0)
     G = CompactSR(num_feat=32, num_conv=16)
-    x = torch.rand(2, 3, 24, 24)
+    x, y = torch.rand(2, 3, 24, 24), torch.rand(2, 3, 24, 24)
     feats = G.body[:-2](x)  # the input to the last convolution
     assert feats.std() > 0.1
-    assert (G.body[:-2](x.flip(-1)) - feats.flip(-1)).abs().mean() > 0.01 * feats.abs().mean()  # depends on x
-    hr = torch.rand(4, 3, 8, 8).repeat_interleave(4, -2).repeat_interleave(4, -1)  # a blocky target
-    lr = torch.nn.functional.avg_pool2d(hr, 4)
-    lr = lr + 0.05 * torch.rand_like(lr)
+    assert (feats - G.body[:-2](y)).abs().mean() > 0.1 * feats.abs().mean()  # it depends on the input
+    from srgan_wgan.data.faces import make_lr
+
+    g = torch.Generator().manual_seed(1)
+    hr = torch.nn.functional.interpolate(torch.rand(4, 3, 8, 8, generator=g), size=32, mode="bilinear")  # smooth
+    lr = make_lr(hr, 4)
     opt = torch.optim.Adam(G.parameters(), 1e-3)
-    start = float((G(lr) - hr).abs().mean())
-    for _ in range(40):
+    nearest = float((nearest_upscale(lr, 4) - hr).abs().mean())
+    for _ in range(20):
         loss = (G(lr) - hr).abs().mean()
         opt.zero_grad()
         loss.backward()
         opt.step()
-    assert float(loss) < 0.5 * start
+    assert float(loss) < 0.75 * nearest  # 20 steps: 0.54x here; the old init: 0.98x
 
 
 def test_patches_are_seeded_and_small_or_broken_photos_are_skipped(photo_folder) -> None:

@@ -95,7 +95,7 @@ def evaluate_photo_folder(data: str | Path, model: str | Path | torch.nn.Module,
         from srgan_wgan.data.splits import split_image_folder
 
         train, val = split_image_folder(data, val_fraction)
-        pairs = [(f, None) for f in (val if split == "val" else train)]
+        pairs = [(f, None) for f in (val if split == "val" else train) if f.parent.name != "LR"]
         if not pairs:
             raise UserError(f"{data}: the {split} split is empty")
     else:
@@ -104,7 +104,12 @@ def evaluate_photo_folder(data: str | Path, model: str | Path | torch.nn.Module,
     rows = []
     for i, (hr_file, lr_file) in enumerate(pairs):
         lr_file = lr_file if degradation is None else None
-        hr = _tensor(hr_file)
+        try:
+            hr = _tensor(hr_file)
+        except (OSError, ValueError, SyntaxError):
+            if split == "all":
+                raise
+            continue  # sr train skips an unreadable photo too
         h, w = hr.shape[-2] // scale * scale, hr.shape[-1] // scale * scale
         hr = hr[..., :h, :w]
         if lr_file is not None:
@@ -123,6 +128,8 @@ def evaluate_photo_folder(data: str | Path, model: str | Path | torch.nn.Module,
             if lp is not None:
                 row[f"{name}_lpips"] = float(lp(out.to(dev), hr.to(dev)).mean())
         rows.append(row)
+    if not rows:
+        raise UserError(f"{data}: none of the {len(pairs)} image(s) could be read")
     keys = [k for k in rows[0] if k != "file"]
     means = {k: float(np.mean([r[k] for r in rows])) for k in keys}
     return {"data": str(data), "split": split, "scale": scale, "images": len(rows),
