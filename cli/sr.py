@@ -353,8 +353,9 @@ def upscale(
     report_path: Annotated[Path | None, typer.Option("--report", help="Write a JSON report: every face's box, "
                                                      "landmarks, size and action (restored, or skipped and why).")] = None,
     verbose: Annotated[bool, typer.Option("--verbose", "-v", help="List every face and what was done with it.")] = False,
-    background: Annotated[str, typer.Option(help="What upscales the photo under the faces: lanczos, or a photo SR "
-                                                 "release (sr train --task photo; photo-x4 is not shipped yet).")
+    background: Annotated[str, typer.Option(help="What upscales the photo under the faces: lanczos, "
+                                                 "photo-x4-fidelity, or a photo SR release folder (sr train --task "
+                                                 "photo); photo-x4 is not shipped yet.")
                           ] = "lanczos",
     faces: Annotated[str | None, typer.Option(help="The model that restores a photo's faces (a name or path, as "
                                                    "--model), or off: the background alone, no face detection.",

@@ -222,6 +222,20 @@ def test_sr_eval_task_photo_reproduces_the_published_bicubic_baseline(shared_dir
     assert r["mean"]["model_psnr_y"] < r["mean"]["bicubic_psnr_y"]  # the untrained net is a nearest upscale
 
 
+@pytest.mark.shared
+def test_shipped_photo_x4_fidelity_meets_fsrcnn_on_set5_and_set14(shared_dir) -> None:
+    """The shipped benchmark model, by name, on the given x4 LR: at or above FSRCNN's published PSNR-Y (issue 23)."""
+    from srgan_wgan.apps.photo_sr import resolve_photo_model
+    from srgan_wgan.apps.photo_sr.evaluate import evaluate_photo_folder
+
+    bench = shared_dir / "data" / "sr_benchmarks"
+    if not (bench / "Set14").is_dir():
+        pytest.skip("Set5/Set14 not in ../shared")
+    for name, fsrcnn in (("Set5", 30.72), ("Set14", 27.61)):
+        r = evaluate_photo_folder(bench / name, resolve_photo_model("photo-x4-fidelity"), device="cpu", lpips=False)
+        assert r["given_lr"] and r["mean"]["model_psnr_y"] >= fsrcnn - 0.005, (name, r["mean"])
+
+
 def test_photo_upscaler_tiles_without_seams_and_serves_as_sr_upscale_background(tmp_path) -> None:
     from cli_inprocess import run_cli
 
@@ -254,7 +268,8 @@ def test_photo_upscaler_tiles_without_seams_and_serves_as_sr_upscale_background(
     bad = run_cli("sr", "upscale", tmp_path / "in.png", "-o", tmp_path / "o2.png", "--background", "photo-x4")
     assert bad.returncode == 2 and "not shipped yet" in bad.stderr
     bad = run_cli("sr", "upscale", tmp_path / "in.png", "-o", tmp_path / "o3.png", "--background", "nope")
-    assert bad.returncode == 2 and "unknown model" in bad.stderr
+    assert bad.returncode == 2 and "unknown photo model" in bad.stderr
+    assert "lanczos" in bad.stderr and "photo-x4-fidelity" in bad.stderr  # the valid names are listed
 
 
 def _photo_release_and_my_photos(photo_folder: Path, tmp_path: Path) -> tuple[Path, Path]:

@@ -22,8 +22,9 @@ from srgan_wgan.utils.precision import default_channels_last, inference_precisio
 
 log = logging.getLogger("srgan_wgan")
 
-PHOTO_MODELS: dict[str, str] = {}
-"""Shipped photo SR releases (none yet: ``photo-x4`` and ``photo-x4-fidelity`` are being trained)."""
+PHOTO_MODELS: dict[str, str] = {"photo-x4-fidelity": "photo-x4-fidelity"}
+"""Shipped photo SR releases: ``photo-x4-fidelity`` (the L1 stage, the benchmark model); ``photo-x4`` (the GAN stage)
+is not trained yet."""
 PHOTO_ARCHS: tuple[str, ...] = ("CompactSR", "SRResNet")
 
 
@@ -32,6 +33,9 @@ def resolve_photo_model(model: str | os.PathLike[str]) -> Path:
     if str(model) in ("photo-x4", "photo-x4-fidelity") and str(model) not in PHOTO_MODELS:
         raise UserError(f"{model} is not shipped yet: give the folder of a photo SR release (sr train --task photo), "
                         "or for sr upscale --background lanczos")
+    if not Path(model).exists() and str(model) not in PHOTO_MODELS:
+        raise UserError(f"unknown photo model {str(model)!r}: use {', '.join(PHOTO_MODELS)}, a photo SR release "
+                        "folder, or for sr upscale --background lanczos")
     return resolve_weights(model, tuple(PHOTO_MODELS))
 
 
