@@ -17,6 +17,7 @@ from __future__ import annotations
 import argparse
 import time
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import torch
@@ -79,13 +80,13 @@ def astronaut_figure(model: str, out: Path) -> None:
           f"{report.faces_found} face(s) found, {report.faces_enhanced} super-resolved, {dt:.2f} s on CPU")
 
 
-def photo_upscaler(model: str, scale: int) -> FaceUpscaler:
+def photo_upscaler(model: str, scale: int, background: Any = None) -> FaceUpscaler:
     """``FaceUpscaler`` for ``model`` on CPU: at ``scale`` for a restoration model, at its own scale otherwise
-    (read from the weights' header, so the model is loaded once)."""
+    (read from the weights' header, so the model is loaded once); ``background`` as ``FaceUpscaler`` takes it."""
     from srgan_wgan.io.weights import read_weights_metadata
 
     own = read_weights_metadata(resolve_model_path(model))["config"]["scale"]
-    return FaceUpscaler(model, scale=scale if own == 1 else None, device="cpu")
+    return FaceUpscaler(model, scale=scale if own == 1 else None, device="cpu", background=background)
 
 
 def photos_figure(models: list[str], photos: Path, out: Path, scale: int, side: int = 256) -> None:

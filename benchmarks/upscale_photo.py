@@ -55,9 +55,7 @@ def run(lfw: Path, models: list[str], scale: int, repeat: int, background: str =
         bg = PhotoUpscaler(background, device="cpu")
     rows = []
     for m in models:
-        up = photo_upscaler(m, scale)
-        if bg is not None:
-            up.background = bg
+        up = photo_upscaler(m, scale, background=bg)
         _, report = up.upscale(photo, integer=True)  # warm-up (detector and model load); as sr upscale runs
         times = []
         for _ in range(repeat):

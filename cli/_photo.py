@@ -70,7 +70,6 @@ def eval_photo(data: Path, model: str, device: str, fp32: bool, limit: int | Non
 
     from srgan_wgan.apps.photo_sr import resolve_photo_model
     from srgan_wgan.apps.photo_sr.evaluate import evaluate_photo_folder
-
     from srgan_wgan.training.sr_eval import parse_degradation
 
     for recipe in degradations or ():
