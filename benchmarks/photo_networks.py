@@ -4,9 +4,9 @@ tile of inference, per network, on this machine's default precision (bf16 where 
     python -m benchmarks.photo_networks --out benchmarks/results/photo_networks.json
 
 Photos are synthetic for the timing (the cost does not depend on the pixels). With ``--quality-steps N`` each
-network is also trained for N steps of the ``configs/photo-x4-fidelity.toml`` recipe (same seed, data, batch and
-learning rate, held constant) and scored on every ``--bench`` folder (PSNR-Y of its EMA generator, border shaved;
-the given LR), so the comparison is at an equal step budget; the gain over bicubic is divided by the tile time:
+network is also trained for N steps of the ``configs/photo-x4-fidelity.toml`` recipe (same seed, data, batch, patch
+size and learning rate, held constant; read from ``--recipe``) and scored on every ``--bench`` folder (PSNR-Y of its
+EMA generator, border shaved; the given LR), so the comparison is at an equal step budget; the gain over bicubic is divided by the tile time:
 
     python -m benchmarks.photo_networks --quality-steps 3000 --data ../shared/data/photos/images \
         --bench ../shared/data/sr_benchmarks/Set14 --bench ../shared/data/sr_benchmarks/Set5 \
@@ -72,19 +72,30 @@ def bench_key(folder: Path) -> str:
     return folder.parent.name if folder.name.startswith("x") and folder.name[1:].isdigit() else folder.name
 
 
+def recipe_settings(recipe: Path) -> dict[str, Any]:
+    """Batch, learning rate, patch size and patches per photo of a photo recipe file (the rest is the network)."""
+    import tomllib
+
+    doc = tomllib.loads(recipe.read_text())
+    return {"batch_size": int(doc.get("batch-size", 16)), "lr": float(doc.get("lr", 5e-4)),
+            "hr_size": int(doc.get("hr-size", 128)), "patches_per_photo": int(doc.get("patches-per-photo", 16))}
+
+
 def quality(name: str, kw: dict[str, Any], steps: int, data: Path, benches: list[Path], tmp: Path,
-            cache_dir: Path | None) -> dict[str, Any]:
-    """Train ``name`` for ``steps`` fidelity steps on ``data`` (constant lr 5e-4, seed 0) and score it on each
-    folder of ``benches`` with its EMA generator: ``{bench: {"psnr_y", "bicubic_psnr_y"}}``."""
+            cache_dir: Path | None, recipe: dict[str, Any]) -> dict[str, Any]:
+    """Train ``name`` for ``steps`` fidelity steps on ``data`` with the settings of ``recipe`` (its learning rate
+    held constant, seed 0) and score it on each folder of ``benches`` with its EMA generator:
+    ``{bench: {"psnr_y", "bicubic_psnr_y"}}``."""
     from srgan_wgan.apps.photo_sr import PhotoExperiment
     from srgan_wgan.apps.photo_sr.evaluate import evaluate_photo_folder
     from srgan_wgan.training import GANTrainConfig
 
-    cfg = GANTrainConfig(steps=steps, batch_size=16, n_critic=0, lr_g=5e-4, betas=(0.9, 0.99), ema_decay=0.999,
-                         device="cpu", log_every=max(1, steps // 10), sample_every=10**9, checkpoint_every=10**9)
+    cfg = GANTrainConfig(steps=steps, batch_size=recipe["batch_size"], n_critic=0, lr_g=recipe["lr"],
+                         betas=(0.9, 0.99), ema_decay=0.999, device="cpu", log_every=max(1, steps // 10),
+                         sample_every=10**9, checkpoint_every=10**9)
     t0 = time.perf_counter()
-    tr = PhotoExperiment(data=str(data), hr_size=128, patches_per_photo=16, train=cfg,
-                         cache_dir=str(cache_dir) if cache_dir else None, **kw).build(
+    tr = PhotoExperiment(data=str(data), hr_size=recipe["hr_size"], patches_per_photo=recipe["patches_per_photo"],
+                         train=cfg, cache_dir=str(cache_dir) if cache_dir else None, **kw).build(
         tmp / f"q_{name.replace(' ', '_')}", tensorboard=False)
     tr.fit(steps, resume=False)
     out: dict[str, Any] = {"quality_steps": steps, "train_minutes": round((time.perf_counter() - t0) / 60, 1)}
@@ -104,6 +115,8 @@ def main(argv: list[str] | None = None) -> list[dict[str, Any]]:
     parser.add_argument("--data", type=Path, help="training photos (--quality-steps)")
     parser.add_argument("--bench", type=Path, action="append", default=[], help="scoring folder (Set14, Set5)")
     parser.add_argument("--cache-dir", type=Path)
+    parser.add_argument("--recipe", type=Path, default=Path("configs/photo-x4-fidelity.toml"),
+                        help="batch, lr, patch size and patches per photo for --quality-steps")
     parser.add_argument("--network", action="append", choices=list(NETWORKS), help="only these (default: all)")
     args = parser.parse_args(argv)
     if args.quality_steps and not (args.data and args.bench):
@@ -113,7 +126,7 @@ def main(argv: list[str] | None = None) -> list[dict[str, Any]]:
     rows = [bench(n, NETWORKS[n], args.steps, args.tile, tmp) for n in names]
     for r in rows if args.quality_steps else []:
         r.update(quality(r["network"], NETWORKS[r["network"]], args.quality_steps, args.data, args.bench, tmp,
-                         args.cache_dir))
+                         args.cache_dir, recipe_settings(args.recipe)))
         for b in args.bench:
             q = r[bench_key(b)]
             q["gain_db_per_tile_ms"] = round((q["psnr_y"] - q["bicubic_psnr_y"]) / r["tile_ms"], 5)

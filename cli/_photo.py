@@ -75,9 +75,16 @@ def eval_photo(data: Path, model: str, device: str, fp32: bool, limit: int | Non
     for recipe in degradations or ():
         parse_degradation(recipe)  # every typo is a one-line error before anything is scored
     weights = resolve_photo_model(model)
+    recipes = degradations or (None,)  # None: given LR where the folder has pairs, else the training recipe
+    net = weights
+    if len(recipes) > 1:  # load once and score every recipe on the same module
+        from srgan_wgan.io.weights import load_pretrained
+        from srgan_wgan.utils.device import resolve_device
+
+        net = load_pretrained(weights, device=resolve_device(device))
     results = []
-    for recipe in degradations or (None,):  # None: given LR where the folder has pairs, else the training recipe
-        out = evaluate_photo_folder(data, weights, device, fp32, limit=limit, split=split, val_fraction=val_fraction,
+    for recipe in recipes:
+        out = evaluate_photo_folder(data, net, device, fp32, limit=limit, split=split, val_fraction=val_fraction,
                                     degradation=recipe)
         m = out["mean"]
         made = "clean antialiased bicubic" if out["degradation"] == "clean" else out["degradation"]

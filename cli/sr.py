@@ -42,7 +42,7 @@ from srgan_wgan_cli._common import (
 
 app = typer.Typer(
     name="sr",
-    help="Face super-resolution with conditional Wasserstein GANs.",
+    help="Super-resolution of faces and whole photos with conditional Wasserstein GANs.",
     no_args_is_help=True,
     add_completion=False,
     pretty_exceptions_enable=False,

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import pytest
 
@@ -108,8 +109,11 @@ def test_photo_network_quality_smoke(tmp_path) -> None:
     import numpy as np
     from PIL import Image
 
-    from benchmarks.photo_networks import quality
+    from benchmarks.photo_networks import quality, recipe_settings
 
+    recipe = recipe_settings(Path(__file__).parents[1] / "configs" / "photo-x4-fidelity.toml")
+    assert recipe["batch_size"] == 16 and recipe["hr_size"] == 128  # the shipped recipe's values, read from its file
+    recipe = {**recipe, "batch_size": 2}
     rng = np.random.default_rng(0)
     (tmp_path / "photos").mkdir()
     (tmp_path / "Set1").mkdir()
@@ -117,6 +121,6 @@ def test_photo_network_quality_smoke(tmp_path) -> None:
         Image.fromarray(rng.integers(0, 256, (140, 150, 3), dtype=np.uint8)).save(tmp_path / "photos" / f"{i}.png")
     Image.fromarray(rng.integers(0, 256, (64, 64, 3), dtype=np.uint8)).save(tmp_path / "Set1" / "a.png")
     out = quality("compact 8x1", {"arch": "compact", "num_feat": 8, "num_conv": 1}, 2, tmp_path / "photos",
-                  [tmp_path / "Set1"], tmp_path, None)
+                  [tmp_path / "Set1"], tmp_path, None, recipe)
     assert out["quality_steps"] == 2 and set(out["Set1"]) == {"psnr_y", "bicubic_psnr_y"}
     assert 0 < out["Set1"]["psnr_y"] < 60

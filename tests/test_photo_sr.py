@@ -201,6 +201,39 @@ def test_photo_eval_pairs_and_made_lr(tmp_path) -> None:
 
 
 @pytest.mark.shared
+def test_sr_eval_task_photo_several_degradations_load_the_model_once(shared_dir, tmp_path, monkeypatch) -> None:
+    """`sr eval --task photo --degradation A --degradation B`: one table and JSON entry per recipe, each the same as
+    a run with that recipe alone, from one load of the weights (shared: LPIPS needs the AlexNet backbone)."""
+    import json
+
+    import srgan_wgan.io.weights as weights_mod
+    from cli_inprocess import run_cli
+    from srgan_wgan.io.weights import save_pretrained
+
+    rng = np.random.default_rng(2)
+    (tmp_path / "plain").mkdir()
+    for i in range(2):
+        Image.fromarray(rng.integers(0, 255, (48, 40, 3), dtype=np.uint8)).save(tmp_path / "plain" / f"{i}.png")
+    save_pretrained(CompactSR(scale=4, num_feat=8, num_conv=1), tmp_path / "m" / "generator.safetensors",
+                    {"scale": 4, "task": "photo_sr"})
+    args = ("sr", "eval", "--task", "photo", "--data", tmp_path / "plain", "--model", tmp_path / "m", "--device",
+            "cpu", "--fp32")
+    loads = []
+    real_load = weights_mod.load_pretrained
+    monkeypatch.setattr(weights_mod, "load_pretrained", lambda *a, **k: loads.append(a) or real_load(*a, **k))
+    out = run_cli(*args, "--degradation", "clean", "--degradation", "opencv-area", "--json", tmp_path / "both.json")
+    assert out.returncode == 0, out.stderr
+    assert len(loads) == 1
+    both = json.loads((tmp_path / "both.json").read_text())["degradations"]
+    assert set(both) == {"clean", "opencv-area"}
+    assert both["clean"]["mean"]["model_psnr_y"] != both["opencv-area"]["mean"]["model_psnr_y"]
+    out = run_cli(*args, "--degradation", "opencv-area", "--json", tmp_path / "one.json")
+    assert out.returncode == 0, out.stderr
+    one = json.loads((tmp_path / "one.json").read_text())
+    assert one["degradation"] == "opencv-area" and one["mean"] == both["opencv-area"]["mean"]
+
+
+@pytest.mark.shared
 def test_sr_eval_task_photo_reproduces_the_published_bicubic_baseline(shared_dir, tmp_path) -> None:
     """Set5 x4 through `sr eval --task photo`: bicubic must give the literature's 28.42 dB PSNR-Y."""
     import json
