@@ -168,6 +168,62 @@ def test_lpips_and_vgg_use_the_real_imagenet_backbones(shared_dir) -> None:
     assert vgg(smooth, smooth).item() == 0.0 and vgg(blur, smooth).item() < vgg(img, smooth).item()
 
 
+@pytest.mark.shared
+def test_one_vgg_pass_gives_the_lpips_package_distance_and_pre_activation_perceptual(shared_dir) -> None:
+    """VGGFeatureLosses reads the perceptual and LPIPS-vgg terms from one VGG16 pass per image: its LPIPS equals the
+    lpips package's (whose input scaling is ImageNet normalisation), and its perceptual features are the conv
+    outputs before the ReLU (negative values kept), which torchvision's in-place ReLU would otherwise overwrite."""
+    from srgan_wgan.archs.backbones import IMAGENET_MEAN, IMAGENET_STD
+    from srgan_wgan.losses.perceptual import LPIPS, VGG16_CONV_INDEX, VGGFeatureLosses
+
+    g = torch.Generator().manual_seed(0)
+    x, y = torch.rand(2, 3, 48, 48, generator=g), torch.rand(2, 3, 48, 48, generator=g)
+    fused = VGGFeatureLosses()
+    perceptual, distance = fused(x, y)
+    torch.testing.assert_close(distance, LPIPS("vgg")(x, y), rtol=1e-4, atol=1e-6)
+    mean, std = torch.tensor(IMAGENET_MEAN).view(1, 3, 1, 1), torch.tensor(IMAGENET_STD).view(1, 3, 1, 1)
+    feats = fused._feats(x)
+    ref, h = {}, (x - mean) / std
+    for i, layer in enumerate(fused.features):
+        h = torch.relu(h) if isinstance(layer, torch.nn.ReLU) else layer(h)
+        ref[i] = h
+    for name in ("conv3_3", "conv4_3", "conv5_3"):
+        i = VGG16_CONV_INDEX[name]
+        torch.testing.assert_close(feats[i], ref[i])
+        assert (feats[i] < 0).any()  # before the activation
+    want = {"conv3_3": 0.25, "conv4_3": 0.5, "conv5_3": 1.0}
+    h_y = fused._feats(y)
+    expect = sum(w * torch.nn.functional.l1_loss(feats[VGG16_CONV_INDEX[k]], h_y[VGG16_CONV_INDEX[k]])
+                 for k, w in want.items())
+    torch.testing.assert_close(perceptual, expect)
+    only, none = VGGFeatureLosses(lpips=False)(x, y)
+    assert none is None and torch.allclose(only, perceptual)
+    loss = perceptual + distance.sum()
+    x.requires_grad_(True)
+    p2, d2 = fused(x, y)
+    (p2 + d2.sum()).backward()
+    assert x.grad is not None and x.grad.abs().sum() > 0 and torch.isfinite(loss)
+
+
+def test_lpips_distance_matches_the_lpips_package_formula() -> None:
+    """The fp32 LPIPS head on given features: unit-normalise over channels, weighted squared difference, spatial
+    mean, summed over layers, as lpips.LPIPS.forward does (no backbone needed)."""
+    import lpips as lpips_pkg
+
+    from srgan_wgan.losses.perceptual import lpips_distance
+
+    g = torch.Generator().manual_seed(1)
+    f0 = [torch.randn(3, c, s, s, generator=g) for c, s in ((4, 8), (6, 4))]
+    f1 = [torch.randn(3, c, s, s, generator=g) for c, s in ((4, 8), (6, 4))]
+    lins = torch.nn.ModuleList([lpips_pkg.NetLinLayer(c) for c in (4, 6)])
+    for lin in lins:
+        torch.nn.init.uniform_(lin.model[-1].weight, 0, 1, generator=g)
+    want = sum(lpips_pkg.spatial_average(lin((lpips_pkg.normalize_tensor(a) - lpips_pkg.normalize_tensor(b)) ** 2))
+               for a, b, lin in zip(f0, f1, lins)).flatten()
+    torch.testing.assert_close(lpips_distance(f0, f1, lins), want)
+    assert torch.equal(lpips_distance(f0, f0, lins), torch.zeros(3))
+
+
 def test_lr_recipes_of_sr_eval_are_seeded_per_face_and_differ() -> None:
     from srgan_wgan.apps.face_sr.evaluate import degraded_inputs, parse_degradation
     from srgan_wgan.errors import UserError

@@ -46,8 +46,7 @@ class SRTask(GANTask):
         self.pipeline = pipeline
         self.weights = weights
         self.experiment = experiment
-        self._perceptual: nn.Module | None = None
-        self._lpips: nn.Module | None = None
+        self._vgg_losses: nn.Module | None = None
         self.val_hr = val.images[:grid_size].float() / 255 if val is not None else None
 
     def prepare(self, batch: Any, device: torch.device) -> tuple[torch.Tensor, torch.Tensor]:
@@ -71,18 +70,17 @@ class SRTask(GANTask):
         terms: dict[str, torch.Tensor] = {}
         if w.l1 > 0:
             terms["gen/l1"] = w.l1 * F.l1_loss(fake.float(), real.float())
-        if w.perceptual > 0:
-            if self._perceptual is None:
-                from srgan_wgan.losses.perceptual import VGGPerceptualLoss
+        if w.perceptual > 0 or w.lpips > 0:
+            if self._vgg_losses is None:  # one VGG16 pass per image serves both terms
+                from srgan_wgan.losses.perceptual import VGGFeatureLosses
 
-                self._perceptual = VGGPerceptualLoss().to(fake.device, memory_format=_layout(fake))
-            terms["gen/perceptual"] = w.perceptual * self._perceptual(fake, real)
-        if w.lpips > 0:
-            if self._lpips is None:
-                from srgan_wgan.losses.perceptual import LPIPS
-
-                self._lpips = LPIPS("vgg").to(fake.device, memory_format=_layout(fake))
-            terms["gen/lpips"] = w.lpips * self._lpips(fake, real).mean()
+                self._vgg_losses = VGGFeatureLosses(perceptual=w.perceptual > 0, lpips=w.lpips > 0).to(
+                    fake.device, memory_format=_layout(fake))
+            perceptual, distance = self._vgg_losses(fake, real)
+            if perceptual is not None:
+                terms["gen/perceptual"] = w.perceptual * perceptual
+            if distance is not None:
+                terms["gen/lpips"] = w.lpips * distance.mean()
         return terms
 
     @torch.no_grad()
