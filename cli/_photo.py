@@ -5,20 +5,22 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from srgan_wgan.errors import UserError
 from srgan_wgan.training import GANTrainConfig
 from srgan_wgan_cli._common import console, fit_with_early_stopping, fit_with_progress, refuse_existing_run
 
+if TYPE_CHECKING:
+    from srgan_wgan.data.degradations import DegradationConfig
+
 
 def train_photo(data: Path, run_dir: Path, resume: bool, scale: int, stage: str, hr_size: int, arch: str,
                  num_feat: int, num_conv: int, num_blocks: int, patches: int, critic_channels: int | None,
                  critic_max_channels: int, critic_norm: str, weights: object, init_from: Path | None,
-                 cache_dir: Path | None, pipeline: bool, cfg: GANTrainConfig, face_only: bool) -> None:
+                 cache_dir: Path | None, pipeline: DegradationConfig | None, cfg: GANTrainConfig, face_only: bool) -> None:
     """``sr train --task photo``: a whole-photo SR run."""
     from srgan_wgan.apps.photo_sr import PhotoExperiment
-    from srgan_wgan.data.degradations import DegradationConfig
-
     if face_only:
         raise UserError("--degrade, --random-kernel, --crop-fraction and --extra-crop-fraction are face options; "
                         "--task photo takes --pipeline for degraded LR")
@@ -28,7 +30,7 @@ def train_photo(data: Path, run_dir: Path, resume: bool, scale: int, stage: str,
                           critic_norm=critic_norm, losses=weights,  # type: ignore[arg-type]
                           init_from=str(init_from) if init_from else None,
                           cache_dir=str(cache_dir) if cache_dir else None,
-                          pipeline=DegradationConfig() if pipeline else None, train=cfg)
+                          pipeline=pipeline, train=cfg)
     exp.validate()
     refuse_existing_run(run_dir, resume)
     train_photos, val_photos = exp.load_data()

@@ -104,6 +104,12 @@ def train(
     pipeline: Annotated[bool, typer.Option(help="The full random degradation pipeline on the LR side (Real-ESRGAN / "
                                                 "GFPGAN: blur, a random resizer and factor, noise, JPEG, a second "
                                                 "pass); always on with --scale 1.")] = False,
+    pipeline_preset: Annotated[str, typer.Option(help="With --pipeline: realesrgan (Real-ESRGAN's ranges) or light "
+                                                      "(blur sigma <= 1.5, extra downscale <= 2x, JPEG 40-95).")
+                               ] = "realesrgan",
+    clean_fraction: Annotated[float, typer.Option(help="With --pipeline: this share of the samples gets clean LR "
+                                                       "(a random resizer only), so that the model keeps its "
+                                                       "fidelity on clean input as well.")] = 0.0,
     random_kernel: Annotated[bool, typer.Option(help="Clean LR made by a resizer drawn at random per face (PIL, "
                                                      "OpenCV, torch: bicubic, bilinear, area, Lanczos), so that a "
                                                      "fixed-scale model works on LR from any of them.")] = False,
@@ -136,12 +142,25 @@ def train(
     weights = SRLossWeights(l1=l1, perceptual=perceptual if gan else 0.0, lpips=lpips if gan else 0.0)
     if task not in ("face", "photo"):
         raise UserError(f"--task must be face or photo, got {task!r}")
+    if clean_fraction and not (pipeline or scale == 1):
+        raise UserError("--clean-fraction goes with --pipeline (or --scale 1)")
+    if not 0.0 <= clean_fraction <= 1.0:
+        raise UserError(f"--clean-fraction must be in [0, 1], got {clean_fraction}")
+    from dataclasses import replace
+
+    from srgan_wgan.data.degradations import PIPELINE_PRESETS
+
+    if pipeline_preset not in PIPELINE_PRESETS:
+        raise UserError(f"unknown --pipeline-preset {pipeline_preset!r}; choose from {', '.join(PIPELINE_PRESETS)}")
+    if pipeline_preset != "realesrgan" and not (pipeline or scale == 1):
+        raise UserError("--pipeline-preset goes with --pipeline (or --scale 1)")
+    pipe = replace(PIPELINE_PRESETS[pipeline_preset](), clean_prob=clean_fraction) if pipeline or scale == 1 else None
     if task == "photo":
         from srgan_wgan_cli._photo import train_photo
 
         train_photo(data, run_dir, resume, scale, stage, hr_size, arch, num_feat, num_conv, num_blocks,
                      patches_per_photo, critic_channels, critic_max_channels, critic_norm, weights, init_from,
-                     cache_dir, pipeline, cfg, face_only=bool(degrade or random_kernel or extra_crop_fraction
+                     cache_dir, pipe, cfg, face_only=bool(degrade or random_kernel or extra_crop_fraction
                                                                or crop_fraction != 1.0))
         return
     exp = SRExperiment(data=str(data), scale=scale, stage=stage, hr_size=hr_size, crop_fraction=crop_fraction,
@@ -151,7 +170,7 @@ def train(
                        init_from=str(init_from) if init_from else None,
                        cache_dir=str(cache_dir) if cache_dir else None,
                        degradations=Degradations() if degrade else None,
-                       pipeline=(DegradationConfig() if pipeline or scale == 1 else
+                       pipeline=(pipe if pipe is not None else
                                  DegradationConfig.random_kernel() if random_kernel else None), train=cfg)
     if random_kernel and (pipeline or scale == 1):
         raise UserError("--random-kernel is for fixed-scale models without --pipeline (the pipeline draws its "

@@ -102,3 +102,22 @@ def test_degrade_batch_seeds_and_grey_pairs(photo) -> None:
     lr_g, hr_g = degrade_batch(hr[:1], [5], (32, 32), DegradationConfig(grey_prob=1.0))
     for t in (lr_g, hr_g):  # grey input comes with a grey target
         assert torch.allclose(t[:, 0], t[:, 1]) and torch.allclose(t[:, 1], t[:, 2])
+
+
+def test_clean_fraction_gives_resized_only_lr_and_keeps_the_default_stream(photo) -> None:
+    clean = DegradationConfig(clean_prob=1.0)
+    outs = [degrade(photo, (32, 32), clean, np.random.default_rng(s)) for s in range(8)]
+    for lr, grey in outs:  # every sample is one of the resizers applied to the photo, nothing else
+        assert not grey
+        assert min(np.abs(lr - np.clip(resize(photo, (32, 32), k), 0, 1)).max() for k in RESIZERS) < 1e-6
+    mixed = DegradationConfig(clean_prob=0.5)
+    n_clean = sum(min(np.abs(degrade(photo, (32, 32), mixed, np.random.default_rng(s))[0]
+                         - np.clip(resize(photo, (32, 32), k), 0, 1)).max() for k in RESIZERS) < 1e-6
+                  for s in range(40))
+    assert 8 <= n_clean <= 32  # about half
+    # clean_prob = 0 draws nothing extra: the seeded degradations of earlier releases and evals are unchanged
+    a, _ = degrade(photo, (32, 32), DegradationConfig(), np.random.default_rng(11))
+    b, _ = degrade(photo, (32, 32), DegradationConfig(clean_prob=0.0), np.random.default_rng(11))
+    assert np.array_equal(a, b)
+    with pytest.raises(ValueError, match="clean_prob"):
+        DegradationConfig(clean_prob=1.5)

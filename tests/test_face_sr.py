@@ -285,6 +285,30 @@ def test_finetuning_keeps_the_lr_recipe_of_the_weights(tmp_path) -> None:
         finetune_experiment(tmp_path / "k", "faces/", 10, recipe="jpeg")
 
 
+def test_finetuning_keeps_the_pipeline_ranges_and_loss_weights_of_a_gan_release(tmp_path) -> None:
+    from dataclasses import asdict, replace
+
+    from srgan_wgan.apps.face_sr.experiment import SRTask, finetune_experiment
+    from srgan_wgan.archs import SRResNet
+    from srgan_wgan.data.degradations import DegradationConfig
+    from srgan_wgan.io.weights import save_pretrained
+
+    light = replace(DegradationConfig.light(), clean_prob=0.3)
+    losses = SRLossWeights(1.0, 0.02, 0.05)
+    gan = SRExperiment(data="x", scale=4, stage="gan", pipeline=light, losses=losses)
+    extra = SRTask(4, losses, asdict(gan)).release_extra()
+    assert extra["lr_recipe"] == "pipeline" and extra["losses"] == asdict(losses)
+    save_pretrained(SRResNet(scale=4, num_feat=8, num_blocks=1), tmp_path / "g" / "generator.safetensors", extra)
+    exp = finetune_experiment(tmp_path / "g", "faces/", 10)
+    assert exp.pipeline == light != DegradationConfig() and exp.losses == losses
+    # a fidelity release fine-tuned as a GAN gets the default GAN weights; fidelity stays L1 only
+    fid = SRTask(4, SRLossWeights(), asdict(SRExperiment(data="x", scale=4))).release_extra()
+    assert "losses" not in fid and "pipeline" not in fid
+    save_pretrained(SRResNet(scale=4, num_feat=8, num_blocks=1), tmp_path / "f" / "generator.safetensors", fid)
+    assert finetune_experiment(tmp_path / "f", "faces/", 10, stage="gan").losses == SRLossWeights(1.0, 0.1, 0.1)
+    assert finetune_experiment(tmp_path / "f", "faces/", 10).losses == SRLossWeights(1.0, 0.0, 0.0)
+
+
 @pytest.mark.shared
 def test_evaluate_sr_reports_bicubic_baseline(shared_dir) -> None:
     files = sorted((shared_dir / "data/faces/lfw/images").glob("*"))[:4]

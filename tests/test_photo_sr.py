@@ -150,6 +150,12 @@ def test_sr_train_task_photo_and_export_with_onnx(photo_folder, tmp_path) -> Non
     assert bad.returncode == 2 and "face options" in bad.stderr
     bad = run_cli("sr", "train", "--task", "drawings", "--data", photo_folder, "--run-dir", tmp_path / "r3")
     assert bad.returncode == 2 and "--task must be face or photo" in bad.stderr
+    for flags, msg in ((["--pipeline", "--pipeline-preset", "heavy"], "unknown --pipeline-preset"),
+                       (["--clean-fraction", "0.3"], "--clean-fraction goes with --pipeline"),
+                       (["--pipeline", "--clean-fraction", "1.5"], "--clean-fraction must be in [0, 1]"),
+                       (["--pipeline-preset", "light"], "--pipeline-preset goes with --pipeline")):
+        bad = run_cli("sr", "train", "--task", "photo", "--data", photo_folder, "--run-dir", tmp_path / "r4", *flags)
+        assert bad.returncode == 2 and msg in bad.stderr and not (tmp_path / "r4").exists(), flags
 
 
 def test_photo_eval_pairs_and_made_lr(tmp_path) -> None:

@@ -3,7 +3,7 @@ their LR made on the fly, L1 + VGG perceptual + LPIPS for the generator, the cri
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from typing import Any
 
 import torch
@@ -110,7 +110,21 @@ class SRTask(GANTask):
         recipe = lr_recipe(self.experiment)
         if recipe != "clean":  # what the weights were trained on; `sr finetune` continues with it
             extra["lr_recipe"] = recipe
+        pipe = self.experiment.get("pipeline")
+        if recipe == "pipeline" and pipe:  # its exact ranges (a preset, a clean share)
+            extra["pipeline"] = asdict(pipe) if isinstance(pipe, DegradationConfig) else dict(pipe)
+        losses = self.experiment.get("losses")
+        if self.experiment["stage"] == "gan" and losses:
+            extra["losses"] = asdict(losses) if isinstance(losses, SRLossWeights) else dict(losses)
         return extra
+
+
+def release_losses(extra: dict[str, Any], gan: bool) -> SRLossWeights:
+    """The loss weights to fine-tune a release with: its own for a GAN release (``extra["losses"]``), else L1 +
+    perceptual 0.1 + LPIPS 0.1 for the GAN stage and L1 alone for the fidelity stage."""
+    if gan and extra.get("stage") == "gan" and extra.get("losses"):
+        return SRLossWeights(**{k: float(v) for k, v in extra["losses"].items()})
+    return SRLossWeights(1.0, 0.1 if gan else 0.0, 0.1 if gan else 0.0)
 
 
 def lr_recipe(experiment: dict[str, Any]) -> str:
@@ -124,8 +138,13 @@ def lr_recipe(experiment: dict[str, Any]) -> str:
     return "degrade" if experiment.get("degradations") else "clean"
 
 
-def pipeline_for(recipe: str) -> DegradationConfig | None:
-    """The LR pipeline of a recipe named by :func:`lr_recipe` (``None`` for clean and degrade)."""
+def pipeline_for(recipe: str, stored: dict[str, Any] | None = None) -> DegradationConfig | None:
+    """The LR pipeline of a recipe named by :func:`lr_recipe` (``None`` for clean and degrade); ``stored``: a
+    release's own pipeline ranges (``extra["pipeline"]``), used for ``pipeline`` instead of the defaults."""
+    if recipe == "pipeline" and stored:
+        from srgan_wgan.utils.config_io import from_dict
+
+        return from_dict(DegradationConfig, dict(stored), "pipeline")
     return {"pipeline": DegradationConfig(), "random-kernel": DegradationConfig.random_kernel()}.get(recipe)
 
 

@@ -44,7 +44,7 @@ from srgan_wgan.training.sr_task import (
     sr_critic_config,
     validate_sr_stage,
 )
-from srgan_wgan.training.sr_task import lr_recipe, pipeline_for  # noqa: F401
+from srgan_wgan.training.sr_task import lr_recipe, pipeline_for, release_losses  # noqa: F401
 from srgan_wgan.utils.device import resolve_device
 from srgan_wgan.utils.seed import seed_everything
 
@@ -173,8 +173,8 @@ def finetune_experiment(source: str | Path, data: str, steps: int, stage: str | 
         data=data, scale=cfg["scale"], stage=stage, hr_size=int(extra.get("hr_size", 128)), num_feat=cfg["num_feat"],
         num_blocks=cfg["num_blocks"], critic_channels=critic_channels, critic_max_channels=critic_max_channels,
         critic_norm=critic_norm,
-        losses=SRLossWeights(1.0, 0.1 if gan else 0.0, 0.1 if gan else 0.0), init_from=str(release.g_file.parent),
-        val_fraction=0.1, train=train, pipeline=pipeline_for(recipe),
+        losses=release_losses(extra, gan), init_from=str(release.g_file.parent),
+        val_fraction=0.1, train=train, pipeline=pipeline_for(recipe, extra.get("pipeline")),
     )
 
 

@@ -23,6 +23,7 @@ from srgan_wgan.training.sr_task import (
     SRTask,
     check_sr_stage_name,
     pipeline_for,
+    release_losses,
     sr_critic_config,
     validate_sr_stage,
 )
@@ -152,8 +153,8 @@ def photo_finetune_experiment(source: str | Path, data: str, steps: int, stage: 
     net = {"num_conv": cfg["num_conv"]} if arch == "CompactSR" else {"num_blocks": cfg["num_blocks"]}
     return PhotoExperiment(
         data=data, scale=cfg["scale"], stage=stage, hr_size=int(extra.get("hr_size", 128)), arch=ARCH_NAMES[arch],
-        num_feat=cfg["num_feat"], **net, **critic, losses=SRLossWeights(1.0, 0.1 if gan else 0.0, 0.1 if gan else 0.0),
-        init_from=str(release.g_file.parent), val_fraction=0.1, train=train, pipeline=pipeline_for(recipe))
+        num_feat=cfg["num_feat"], **net, **critic, losses=release_losses(extra, gan),
+        init_from=str(release.g_file.parent), val_fraction=0.1, train=train, pipeline=pipeline_for(recipe, extra.get("pipeline")))
 
 
 def export_photo_run(run_dir: str | Path, out_dir: str | Path) -> int:
