@@ -372,16 +372,17 @@ def upscale(
     report_path: Annotated[Path | None, typer.Option("--report", help="Write a JSON report: every face's box, "
                                                      "landmarks, size and action (restored, or skipped and why).")] = None,
     verbose: Annotated[bool, typer.Option("--verbose", "-v", help="List every face and what was done with it.")] = False,
-    background: Annotated[str, typer.Option(help="What upscales the photo under the faces: lanczos, "
-                                                 "photo-x4-fidelity, or a photo SR release folder (sr train --task "
-                                                 "photo); photo-x4 is not shipped yet.")
-                          ] = "lanczos",
+    background: Annotated[str | None, typer.Option(help="What upscales the photo under the faces: photo-x4 (the GAN "
+                                                 "model for real photos), photo-x4-fidelity (the benchmark model), "
+                                                 "lanczos, or a photo SR release folder (sr train --task photo). "
+                                                 "Default: photo-x4.", show_default=False)
+                          ] = None,
     faces: Annotated[str | None, typer.Option(help="The model that restores a photo's faces (a name or path, as "
                                                    "--model), or off: the background alone, no face detection.",
                                               show_default=False)] = None,
 ) -> None:
-    """Upscale photos: faces are detected, aligned, restored and pasted back; the rest is upscaled with Lanczos
-    (or --background)."""
+    """Upscale photos: faces are detected, aligned, restored and pasted back; the rest is upscaled by the photo-x4
+    network (or --background)."""
     from rich.markup import escape
 
     from srgan_wgan.data.folders import IMAGE_EXTENSIONS, scan_images
@@ -414,10 +415,11 @@ def upscale(
     single = len(files) == 1 and files[0][1] is None
     if output is not None and not single and output.suffix.lower() in IMAGE_EXTENSIONS and not output.is_dir():
         raise UserError(f"-o {output}: several inputs need an output folder, not a file")
+    if aligned and background not in (None, "lanczos"):
+        raise UserError("--background is for photos; --aligned inputs go through the face model whole")
+    background = "lanczos" if aligned else background or "photo-x4"
     bg = None
     if background != "lanczos":
-        if aligned:
-            raise UserError("--background is for photos; --aligned inputs go through the face model whole")
         from srgan_wgan.apps.photo_sr import PhotoUpscaler
 
         bg = PhotoUpscaler(background, device=device, fp32=fp32)

@@ -302,7 +302,14 @@ def test_faces_off_gives_the_background_alone_and_integer_results_match_float(mo
     rep = json.loads((tmp_path / "r.json").read_text())["files"][0]
     assert rep["faces_off"] and rep["faces"] == []
     lanczos = np.asarray(Image.fromarray(small).resize((512, 512), Image.Resampling.LANCZOS))
-    np.testing.assert_array_equal(np.asarray(Image.open(tmp_path / "off.png")), lanczos)
+    got = np.asarray(Image.open(tmp_path / "off.png"), dtype=np.float32)
+    from srgan_wgan.apps.photo_sr import PhotoUpscaler  # the default background is the photo-x4 network
+
+    net = np.clip(PhotoUpscaler("photo-x4", device="cpu")(small.astype(np.float32) / 255, 4), 0, 1) * 255
+    assert np.abs(got - net).max() <= 1.0 and np.abs(got - lanczos).mean() > 0.5
+    out = cli(str(tmp_path / "a.png"), "-o", str(tmp_path / "lz.png"), "--faces", "off", "--background", "lanczos")
+    assert out.returncode == 0, out.stderr
+    np.testing.assert_array_equal(np.asarray(Image.open(tmp_path / "lz.png")), lanczos)
     # with faces: the face is pasted in place into the 8-bit canvas, as into the float one
     up = FaceUpscaler(model_path, device="cpu")
     flt, _ = up.upscale(ImageData(small.astype(np.float32) / 255))
@@ -325,10 +332,14 @@ def test_one_pixel_image_and_missing_output_folder(model_path, tmp_path) -> None
     out = cli(str(one), "--aligned", "--model", str(model_path), "--device", "cpu")
     assert out.returncode == 1 and "one.png" in out.stderr and "too small" in out.stderr
     assert not (tmp_path / "one_x4.png").exists()
-    out = cli(str(one), "--model", str(model_path), "--device", "cpu")  # photo path: no face, Lanczos 4x4
+    out = cli(str(one), "--model", str(model_path), "--device", "cpu")  # photo path: the photo-x4 network
+    assert out.returncode == 1 and "too small for the model (at least 4x4)" in out.stderr
+    assert len(out.stderr.strip().splitlines()) == 1 and not (tmp_path / "one_x4.png").exists()
+    out = cli(str(one), "--model", str(model_path), "--device", "cpu", "--background", "lanczos")  # no face, 4x4
     assert out.returncode == 0, out.stderr
     assert read_image(tmp_path / "one_x4.png").size == (4, 4)
-    out = cli(str(one), "-o", str(tmp_path / "no" / "such" / "dir.png"), "--model", str(model_path), "--device", "cpu")
+    out = cli(str(one), "-o", str(tmp_path / "no" / "such" / "dir.png"), "--model", str(model_path), "--device", "cpu",
+              "--background", "lanczos")
     assert out.returncode == 1 and "output folder does not exist" in out.stderr
 
 

@@ -3,6 +3,7 @@ exports a release which loads alone."""
 
 from __future__ import annotations
 
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -275,7 +276,7 @@ def test_shipped_photo_x4_fidelity_meets_fsrcnn_on_set5_and_set14(shared_dir) ->
         assert r["given_lr"] and r["mean"]["model_psnr_y"] >= fsrcnn - 0.005, (name, r["mean"])
 
 
-def test_photo_upscaler_tiles_without_seams_and_serves_as_sr_upscale_background(tmp_path) -> None:
+def test_photo_upscaler_tiles_without_seams_and_serves_as_sr_upscale_background(tmp_path, monkeypatch) -> None:
     from cli_inprocess import run_cli
 
     from srgan_wgan.apps.photo_sr import PhotoUpscaler
@@ -304,7 +305,8 @@ def test_photo_upscaler_tiles_without_seams_and_serves_as_sr_upscale_background(
     got = np.asarray(Image.open(tmp_path / "out.png"), dtype=np.float32) / 255
     ref = np.round(np.clip(whole, 0, 1) * 255) / 255
     assert got.shape == (160, 208, 3) and np.abs(got - ref).max() <= 1 / 255 + 1e-6  # no faces: all background
-    bad = run_cli("sr", "upscale", tmp_path / "in.png", "-o", tmp_path / "o2.png", "--background", "photo-x4")
+    monkeypatch.setattr("srgan_wgan.apps.photo_sr.inference.PLANNED_PHOTO_MODELS", ("photo-x2",))
+    bad = run_cli("sr", "upscale", tmp_path / "in.png", "-o", tmp_path / "o2.png", "--background", "photo-x2")
     assert bad.returncode == 2 and "not shipped yet" in bad.stderr
     bad = run_cli("sr", "upscale", tmp_path / "in.png", "-o", tmp_path / "o3.png", "--background", "nope")
     assert bad.returncode == 2 and "unknown photo model" in bad.stderr
@@ -338,8 +340,12 @@ def test_photo_finetune_experiment_keeps_the_releases_network_and_refuses_bad_so
     assert (exp.arch, exp.num_feat, exp.num_conv, exp.hr_size, exp.stage) == ("compact", 8, 2, 32, "fidelity")
     assert exp.pipeline is not None and exp.init_from == str(release)
     assert photo_finetune_experiment(release, str(mine), 4).pipeline is None  # trained on clean LR: kept
-    bad = run_cli("sr", "finetune", "--from", "photo-x4", "--data", mine, "--run-dir", tmp_path / "ft2")
-    assert bad.returncode == 2 and "not shipped yet" in bad.stderr
+    from srgan_wgan.apps.photo_sr import resolve_photo_model
+    from srgan_wgan.data.degradations import DegradationConfig
+
+    shipped = photo_finetune_experiment(resolve_photo_model("photo-x4").parent, str(mine), 4)
+    assert shipped.stage == "gan" and shipped.pipeline == replace(DegradationConfig.light(), clean_prob=0.3)
+    assert shipped.losses == SRLossWeights(1.0, 0.02, 0.1)  # the shipped model's own LR recipe and loss weights
     few = run_cli("sr", "finetune", "--from", release, "--data", photo_folder, "--run-dir", tmp_path / "ft3",
                   "--device", "cpu")
     assert few.returncode == 2 and "too few photos" in few.stderr

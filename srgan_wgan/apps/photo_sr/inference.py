@@ -22,10 +22,10 @@ from srgan_wgan.utils.precision import default_channels_last, inference_precisio
 
 log = logging.getLogger("srgan_wgan")
 
-PHOTO_MODELS: dict[str, str] = {"photo-x4-fidelity": "photo-x4-fidelity"}
-"""Shipped photo SR releases: ``photo-x4-fidelity`` (the L1 stage, the benchmark model); ``photo-x4`` (the GAN stage)
-is not trained yet."""
-PLANNED_PHOTO_MODELS: tuple[str, ...] = ("photo-x4",)
+PHOTO_MODELS: dict[str, str] = {"photo-x4": "photo-x4", "photo-x4-fidelity": "photo-x4-fidelity"}
+"""Shipped photo SR releases: ``photo-x4`` (the GAN stage on the degradation pipeline, the default background of
+``sr upscale``) and ``photo-x4-fidelity`` (the L1 stage, the benchmark model)."""
+PLANNED_PHOTO_MODELS: tuple[str, ...] = ()
 """Names the docs promise that are not shipped yet (a "not shipped yet" error rather than "unknown")."""
 PHOTO_ARCHS: tuple[str, ...] = ("CompactSR", "SRResNet")
 
