@@ -18,9 +18,11 @@ if TYPE_CHECKING:
 def train_photo(data: Path, run_dir: Path, resume: bool, scale: int, stage: str, hr_size: int, arch: str,
                  num_feat: int, num_conv: int, num_blocks: int, patches: int, critic_channels: int | None,
                  critic_max_channels: int, critic_norm: str, weights: object, init_from: Path | None,
-                 cache_dir: Path | None, pipeline: DegradationConfig | None, cfg: GANTrainConfig, face_only: bool) -> None:
+                 cache_dir: Path | None, pipeline: DegradationConfig | None, cfg: GANTrainConfig,
+                 face_only: bool) -> None:
     """``sr train --task photo``: a whole-photo SR run."""
     from srgan_wgan.apps.photo_sr import PhotoExperiment
+
     if face_only:
         raise UserError("--degrade, --random-kernel, --crop-fraction and --extra-crop-fraction are face options; "
                         "--task photo takes --pipeline for degraded LR")

@@ -142,7 +142,8 @@ def train(
     weights = SRLossWeights(l1=l1, perceptual=perceptual if gan else 0.0, lpips=lpips if gan else 0.0)
     if task not in ("face", "photo"):
         raise UserError(f"--task must be face or photo, got {task!r}")
-    if clean_fraction and not (pipeline or scale == 1):
+    use_pipeline = pipeline or scale == 1
+    if clean_fraction and not use_pipeline:
         raise UserError("--clean-fraction goes with --pipeline (or --scale 1)")
     if not 0.0 <= clean_fraction <= 1.0:
         raise UserError(f"--clean-fraction must be in [0, 1], got {clean_fraction}")
@@ -152,9 +153,9 @@ def train(
 
     if pipeline_preset not in PIPELINE_PRESETS:
         raise UserError(f"unknown --pipeline-preset {pipeline_preset!r}; choose from {', '.join(PIPELINE_PRESETS)}")
-    if pipeline_preset != "realesrgan" and not (pipeline or scale == 1):
+    if pipeline_preset != "realesrgan" and not use_pipeline:
         raise UserError("--pipeline-preset goes with --pipeline (or --scale 1)")
-    pipe = replace(PIPELINE_PRESETS[pipeline_preset](), clean_prob=clean_fraction) if pipeline or scale == 1 else None
+    pipe = replace(PIPELINE_PRESETS[pipeline_preset](), clean_prob=clean_fraction) if use_pipeline else None
     if task == "photo":
         from srgan_wgan_cli._photo import train_photo
 
@@ -172,7 +173,7 @@ def train(
                        degradations=Degradations() if degrade else None,
                        pipeline=(pipe if pipe is not None else
                                  DegradationConfig.random_kernel() if random_kernel else None), train=cfg)
-    if random_kernel and (pipeline or scale == 1):
+    if random_kernel and use_pipeline:
         raise UserError("--random-kernel is for fixed-scale models without --pipeline (the pipeline draws its "
                         "resizers at random already)")
     exp.validate()

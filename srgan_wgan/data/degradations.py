@@ -25,8 +25,8 @@ import numpy as np
 import torch
 from PIL import Image
 
-__all__ = ["DegradationConfig", "PIPELINE_PRESETS", "RESIZERS", "degrade", "degrade_batch", "gaussian_kernel", "resize", "jpeg",
-           "add_gaussian_noise", "add_poisson_noise", "blur"]
+__all__ = ["DegradationConfig", "PIPELINE_PRESETS", "RESIZERS", "degrade", "degrade_batch", "gaussian_kernel",
+           "resize", "jpeg", "add_gaussian_noise", "add_poisson_noise", "blur"]
 
 
 # ---- resizers ---------------------------------------------------------------------------------------------------

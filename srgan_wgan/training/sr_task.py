@@ -110,12 +110,10 @@ class SRTask(GANTask):
         recipe = lr_recipe(self.experiment)
         if recipe != "clean":  # what the weights were trained on; `sr finetune` continues with it
             extra["lr_recipe"] = recipe
-        pipe = self.experiment.get("pipeline")
-        if recipe == "pipeline" and pipe:  # its exact ranges (a preset, a clean share)
-            extra["pipeline"] = asdict(pipe) if isinstance(pipe, DegradationConfig) else dict(pipe)
-        losses = self.experiment.get("losses")
-        if self.experiment["stage"] == "gan" and losses:
-            extra["losses"] = asdict(losses) if isinstance(losses, SRLossWeights) else dict(losses)
+        if recipe == "pipeline":  # its exact ranges (a preset, a clean share)
+            extra["pipeline"] = dict(self.experiment["pipeline"])
+        if self.experiment["stage"] == "gan":
+            extra["losses"] = asdict(self.weights)
         return extra
 
 

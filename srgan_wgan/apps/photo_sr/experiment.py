@@ -154,7 +154,8 @@ def photo_finetune_experiment(source: str | Path, data: str, steps: int, stage: 
     return PhotoExperiment(
         data=data, scale=cfg["scale"], stage=stage, hr_size=int(extra.get("hr_size", 128)), arch=ARCH_NAMES[arch],
         num_feat=cfg["num_feat"], **net, **critic, losses=release_losses(extra, gan),
-        init_from=str(release.g_file.parent), val_fraction=0.1, train=train, pipeline=pipeline_for(recipe, extra.get("pipeline")))
+        init_from=str(release.g_file.parent), val_fraction=0.1, train=train,
+        pipeline=pipeline_for(recipe, extra.get("pipeline")))
 
 
 def export_photo_run(run_dir: str | Path, out_dir: str | Path) -> int:
